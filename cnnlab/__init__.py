@@ -1,0 +1,10 @@
+"""cnnlab: reference code for a course on convolutional network architectures.
+
+Modules: ``models`` (architectures behind ``get_model``), ``layers`` (shared blocks), ``data``
+(offline-first data sets), ``train`` (``fit``/``evaluate``), ``analysis`` (parameters, MACs,
+receptive fields), ``viz`` (plots).
+"""
+from .device import get_device, seed_everything
+
+__version__ = "0.1.0"
+__all__ = ["get_device", "seed_everything", "__version__"]
