@@ -406,6 +406,8 @@ def test_deform_conv_errors():
 
 # --- upsampling ---------------------------------------------------------------------------------------
 
+# seed 004, "Layers [Upsampling]". The text extraction lost one "2" of the nearest-neighbour output's
+# second row, and the slide labels both outputs "[2 x 2]" where they are 4×4.
 SEED004_INPUT = [[1.0, 2.0], [3.0, 4.0]]
 SEED004_NEAREST = [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]
 # as printed on the slide; entry (1, 2) reads 2.00 there, but bilinear interpolation is separable,

@@ -66,10 +66,11 @@ def _output_size_and_scales(x: torch.Tensor, scale_factor: FloatOrPair | None, s
     return out, (float(factors[0]), float(factors[1]))
 
 
-def _scale(n_in: int, n_out: int, scale_factor: float | None) -> torch.Tensor:
-    """Input pixels per output pixel, in float32 as PyTorch computes it: ``1/scale_factor`` or ``n_in/n_out``."""
+def _scale(n_in: int, n_out: int, scale_factor: float | None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Input pixels per output pixel, rounded to ``dtype`` as PyTorch does: ``1/scale_factor`` when a
+    scale factor was given (even if ``n_out / n_in`` differs from it), else ``n_in / n_out``."""
     value = 1.0 / scale_factor if scale_factor is not None else n_in / n_out
-    return torch.tensor(value, dtype=torch.float32)
+    return torch.tensor(value, dtype=dtype)
 
 
 def _nearest_index(n_in: int, n_out: int, scale_factor: float | None, device: torch.device) -> torch.Tensor:
@@ -106,13 +107,13 @@ def _linear_weights(n_in: int, n_out: int, scale_factor: float | None, align_cor
     coord_dtype = torch.float64 if dtype == torch.float64 else torch.float32
     i = torch.arange(n_out, dtype=torch.float64, device=device)
     if align_corners:
-        scale = torch.tensor(n_in - 1, dtype=coord_dtype) / (n_out - 1) if n_out > 1 else torch.tensor(0.0, dtype=coord_dtype)
-        source = i.to(coord_dtype) * scale.to(device)  # corner centres coincide
+        scale = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        scale = torch.tensor(scale, dtype=coord_dtype, device=device)
+        source = i.to(coord_dtype) * scale  # corner centres coincide
     else:
-        scale = _scale(n_in, n_out, scale_factor).to(coord_dtype) if coord_dtype == torch.float32 else \
-            torch.tensor(1.0 / scale_factor if scale_factor is not None else n_in / n_out, dtype=torch.float64)
-        source = (i + 0.5) * scale.double().to(device) - 0.5  # pixel areas coincide
-        source = source.to(coord_dtype)
+        scale = _scale(n_in, n_out, scale_factor, coord_dtype).to(device)
+        source = (i + 0.5) * scale.double() - 0.5  # pixel areas coincide
+        source = source.to(coord_dtype)  # one rounding, like a fused multiply-add
         source = source.clamp(min=0.0)  # left of the first centre: copy the edge
     i0 = source.long().clamp(max=n_in - 1)  # floor, as source >= 0
     i1 = (i0 + 1).clamp(max=n_in - 1)  # right of the last centre: copy the edge
