@@ -119,7 +119,7 @@ def fit(model: nn.Module, data: Any, epochs: int = 10, *, lr: float = 1e-3,
         batch_size: int = 128, scheduler: str | LRScheduler | None = None, loss_fn: nn.Module | None = None,
         label_smoothing: float = 0.0, augment: Any = None, device: str | torch.device | None = None,
         amp: bool | None = None, seed: int | None = 0, progress: bool = True, plot: bool | str = "auto",
-        eval_every: int = 1) -> History:
+        eval_every: int = 1, aux_weight: float = 0.3) -> History:
     """Train ``model`` on ``data`` for ``epochs`` passes and return the ``History``.
 
     Args:
@@ -146,6 +146,9 @@ def fit(model: nn.Module, data: Any, epochs: int = 10, *, lr: float = 1e-3,
         plot: "auto" or True: a live loss/accuracy figure in a notebook; elsewhere, or False,
             one printed line per epoch.
         eval_every: evaluate on the test data every this many epochs, and after the last.
+        aux_weight: a model that returns ``(logits, aux, ...)`` in training (GoogLeNet's auxiliary
+            classifiers) trains on loss(logits) + aux_weight × loss(aux) for each head, 0.3 as in
+            Szegedy et al. (2014); accuracy is that of the main logits.
     """
     _check_args(epochs, lr, batch_size, eval_every, label_smoothing, optimizer, scheduler, plot, loss_fn)
     if seed is not None:
@@ -181,7 +184,7 @@ def fit(model: nn.Module, data: Any, epochs: int = 10, *, lr: float = 1e-3,
             train_loss, train_acc, n = _run_epoch(
                 model, train_loader, loss_fn, device, not on_device, autocast, optimizer, scaler,
                 batch_step, check if epoch == 1 else None,
-                f"epoch {epoch}/{epochs}", progress)
+                f"epoch {epoch}/{epochs}", progress, aux_weight)
             train_time = time.perf_counter() - start  # the sums were read: the device has finished
             lr_now = optimizer.param_groups[0]["lr"]
             test_loss = test_acc = math.nan
@@ -403,8 +406,16 @@ def _check_first_batch(model, x, y, *, num_classes, name, default_loss) -> None:
 # ---------------------------------------------------------------------------------------------
 # The loop.
 
+def _split_aux(out) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Main logits and auxiliary logits of a model that returns ``(logits, aux, ...)`` in training
+    (torchvision's GoogLeNetOutputs/InceptionOutputs namedtuples); a plain tensor has no aux."""
+    if isinstance(out, (tuple, list)):
+        return out[0], [a for a in out[1:] if a is not None]
+    return out, []
+
+
 def _run_epoch(model, loader, loss_fn, device, move, autocast, optimizer=None, scaler=None,
-               step_scheduler=None, check=None, desc="", progress=False):
+               step_scheduler=None, check=None, desc="", progress=False, aux_weight=0.3):
     """One pass over ``loader``: training if an ``optimizer`` is given, else evaluation in eval
     mode under ``torch.inference_mode`` (the model's mode is restored). Returns (mean loss,
     accuracy, samples)."""
@@ -426,8 +437,10 @@ def _run_epoch(model, loader, loss_fn, device, move, autocast, optimizer=None, s
                     check(x, y)
                     check = None
                 with autocast():
-                    logits = model(x)
+                    logits, aux = _split_aux(model(x))
                     loss = loss_fn(logits, y)
+                    for extra in aux:  # auxiliary classifiers (GoogLeNet, Inception v3), training only
+                        loss = loss + aux_weight * loss_fn(extra, y)
                 if train:
                     optimizer.zero_grad(set_to_none=True)
                     if scaler is None:

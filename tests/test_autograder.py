@@ -3,7 +3,7 @@
 For each assignment folder in solutions/: generate the student version in a temporary course
 directory, check it equals the committed course/exercises copy, then autograde three submissions:
 the master (full marks), the untouched student version (zero everywhere, no crash) and the designed
-wrong submission of tests/wrong_submissions.py (exactly its designed scores).
+wrong submission of tests/wrong_submissions/<assignment>.py (exactly its designed scores).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _strip(nb: nbformat.NotebookNode) -> list[tuple]:
 
 def test_every_assignment_has_a_designed_wrong_submission():
     assert assignments(), "no assignments found in solutions/"
-    assert set(assignments()) == set(WRONG), "tests/wrong_submissions.py must cover every assignment"
+    assert set(assignments()) == set(WRONG), "tests/wrong_submissions/ needs a module for every assignment"
 
 
 @pytest.mark.slow

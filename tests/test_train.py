@@ -356,3 +356,31 @@ def test_real_digits_mismatch_is_caught_and_evaluate_counts_the_test_set():
     with pytest.raises(ValueError, match=r"outputs 5 class scores but the data set 'digits' has 10 classes"):
         fit(get_model("lenet5", num_classes=5), data, device="cpu", **QUIET)
     assert evaluate(get_model("lenet5"), data)["n"] == len(data.y_test)
+
+
+def test_auxiliary_heads_are_trained_and_weighted():
+    """A model returning (logits, aux) in training gets loss + aux_weight * aux loss; eval uses logits."""
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 4))
+            self.aux = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 4))
+
+        def forward(self, x):
+            return (self.body(x), self.aux(x)) if self.training else self.body(x)
+
+    torch.manual_seed(0)
+    x, y = torch.randn(64, 3, 8, 8), torch.randint(0, 4, (64,))
+    loader = [(x, y)]
+    losses = {}
+    for w in (0.0, 1.0):
+        torch.manual_seed(0)
+        model = TwoHeads()
+        h = fit(model, (loader, None), epochs=1, lr=1e-9, aux_weight=w, device="cpu", progress=False, plot=False)
+        losses[w] = h.train_loss[0]
+    torch.manual_seed(0)
+    model = TwoHeads()
+    ce = nn.CrossEntropyLoss()
+    main, aux = ce(model.body(x), y).item(), ce(model.aux(x), y).item()
+    assert losses[0.0] == pytest.approx(main, rel=1e-4)
+    assert losses[1.0] == pytest.approx(main + aux, rel=1e-4)
