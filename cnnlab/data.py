@@ -16,7 +16,7 @@ No notebook may need the network: when a real data set is neither on disk nor do
 "shapes" for CIFAR; CIFAR-100's stand-in has the 10 shape classes, not 100).
 
     >>> data = load("digits")
-    >>> for x, y in data.loader("train", batch_size=64, augment=Augment(shift=2)):
+    >>> for x, y in data.loader("train", batch_size=64, augment=Augment(flip=False, shift=2)):
     ...     pass  # x: (64, 1, 32, 32) float32, y: (64,) int64
 """
 from __future__ import annotations
@@ -246,8 +246,10 @@ def load(name: str, *, n_train: int | None = None, n_test: int | None = None,
     ``image_size`` resizes (bilinear, antialiased). Real data sets come from ``root`` (default
     ``$CNNLAB_DATA`` or ``~/.cache/cnnlab/data``); when they are missing and cannot be downloaded,
     ``fallback=True`` returns the embedded stand-in, ``fallback=False`` raises
-    ``DatasetUnavailableError``. Options: "digits" takes ``test_fraction`` (0.2); "shapes" takes
-    ``difficulty`` in [0, 1] (0.3) and ``num_classes`` (10).
+    ``DatasetUnavailableError``. The stand-ins are "digits" (28×28 unless ``image_size``) for MNIST
+    and Fashion-MNIST, and 10-class "shapes" (32×32) for CIFAR-10 and CIFAR-100 alike.
+    Options: "digits" takes ``test_fraction`` (0.2); "shapes" takes ``difficulty`` in [0, 1] (0.3)
+    and ``num_classes`` (10).
     """
     if name not in DATASETS:
         close = difflib.get_close_matches(str(name).lower(), DATASETS, n=1, cutoff=0.5)
@@ -305,12 +307,11 @@ def _open_torchvision(class_name: str, root: Path, download: bool):
     try:
         # torchvision prints "Downloading ..." lines; keep them off the screen unless it works.
         with contextlib.redirect_stdout(io.StringIO()) as chatter:
-            cls(root, train=True, download=True)
-            cls(root, train=False, download=True)
+            splits = cls(root, train=True, download=True), cls(root, train=False, download=True)
     except (OSError, RuntimeError, ValueError, EOFError) as err:  # URLError is an OSError
         return None, f"could not be downloaded (offline? {type(err).__name__})"
     print(chatter.getvalue(), end="")
-    return (cls(root, train=True), cls(root, train=False)), None
+    return splits, None
 
 
 def _from_torchvision(name, splits, n_train, n_test, size, seed) -> ImageData:
@@ -320,7 +321,7 @@ def _from_torchvision(name, splits, n_train, n_test, size, seed) -> ImageData:
         x = x.unsqueeze(1) if x.dim() == 3 else x.permute(0, 3, 1, 2)
         y = torch.as_tensor(ds.targets, dtype=torch.int64)
         keep = _balanced_subset(y, n, seed)
-        xs.append(x[keep].float().div_(255))
+        xs.append(x[keep].contiguous().float().div_(255))  # contiguous: CIFAR's permuted view is not
         ys.append(y[keep])
     return _finish(name, xs, ys, list(splits[0].classes), size, "torchvision")
 
@@ -343,10 +344,11 @@ def _finish(name, xs, ys, classes, size, source) -> ImageData:
     if size is not None and tuple(x_train.shape[2:]) != size:
         x_train = F.interpolate(x_train, size=size, mode="bilinear", antialias=True, align_corners=False)
         x_test = F.interpolate(x_test, size=size, mode="bilinear", antialias=True, align_corners=False)
-    mean = x_train.mean(dim=(0, 2, 3))
-    std = x_train.std(dim=(0, 2, 3)).clamp_min(1e-6)
-    x_train = ((x_train - mean.view(-1, 1, 1)) / std.view(-1, 1, 1)).contiguous()
-    x_test = ((x_test - mean.view(-1, 1, 1)) / std.view(-1, 1, 1)).contiguous()
+    std, mean = torch.std_mean(x_train, dim=(0, 2, 3))
+    std = std.clamp_min(1e-6)
+    # In place: the callers hand over freshly made tensors, and this saves two big copies.
+    x_train = x_train.sub_(mean.view(-1, 1, 1)).div_(std.view(-1, 1, 1))
+    x_test = x_test.sub_(mean.view(-1, 1, 1)).div_(std.view(-1, 1, 1))
     return ImageData(name, x_train, ys[0], x_test, ys[1], classes,
                      tuple(mean.tolist()), tuple(std.tolist()), source)
 
@@ -389,7 +391,8 @@ def make_shapes(n: int, size: tuple[int, int], num_classes: int, difficulty: flo
     """``n`` images (n, 3, H, W) in [0, 1] of one shape each on a textured background, and labels (n,).
 
     ``difficulty`` in [0, 1] raises pixel noise, texture, clutter and scale variation and lowers the
-    colour contrast between shape and background. Classes are balanced.
+    colour contrast between shape and background. Classes are balanced. Every step works on the
+    whole batch; separable factors, shaped (n, 1, H, 1) and (n, 1, 1, W), keep it fast.
     """
     h, w = size
     g, d = generator, difficulty
@@ -398,53 +401,59 @@ def make_shapes(n: int, size: tuple[int, int], num_classes: int, difficulty: flo
         return low + (high - low) * torch.rand(*shape, generator=g)
 
     y = torch.randperm(n, generator=g) % num_classes
-    # Pixel centres in [-1, 1] on the longer side, so shapes keep their aspect ratio.
-    scale = max(h, w)
-    ys = (torch.arange(h) + 0.5 - h / 2) * 2 / scale
-    xs = (torch.arange(w) + 0.5 - w / 2) * 2 / scale
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")  # (H, W)
+    # Pixel centres, in [-1, 1] along the shorter side (shapes keep their aspect ratio).
+    scale = min(h, w)
+    gy = ((torch.arange(h) + 0.5 - h / 2) * 2 / scale).view(h, 1)
+    gx = ((torch.arange(w) + 0.5 - w / 2) * 2 / scale).view(1, w)
 
-    # Background: a random colour, a colour gradient and low-frequency texture.
+    # Background: a random colour plus smooth texture, drawn at 4×4 and upsampled bilinearly. Bilinear
+    # upsampling is separable, so it is a matrix on each side, (H, 4) @ coarse @ (4, W): 3x faster
+    # than F.interpolate on this many tiny images, and identical.
     base = uniform(n, 3, 1, 1, low=0.1, high=0.9)
-    texture = F.interpolate(uniform(n, 3, 4, 4, low=-1, high=1), size=size, mode="bicubic", align_corners=False)
-    slope = uniform(n, 3, 2, low=-1, high=1) * 0.08
-    image = base + (0.06 + 0.2 * d) * texture + slope[..., :1, None] * gx + slope[..., 1:, None] * gy
+    coarse = base + (0.08 + 0.2 * d) * uniform(n, 3, 4, 4, low=-1, high=1)
+    up_h = F.interpolate(torch.eye(4).unsqueeze(0), size=h, mode="linear", align_corners=False)[0].T  # (H, 4)
+    up_w = F.interpolate(torch.eye(4).unsqueeze(0), size=w, mode="linear", align_corners=False)[0]  # (4, W)
+    image = up_h @ coarse @ up_w  # (n, 3, H, W)
 
     # Clutter: up to 5·difficulty soft Gaussian blobs (soft-edged, unlike the hard-edged shapes).
     for _ in range(round(5 * d)):
-        present = (torch.rand(n, generator=g) < 0.6).float().view(n, 1, 1, 1)
-        cy, cx = uniform(n, 1, 1, low=-1, high=1), uniform(n, 1, 1, low=-1, high=1)
-        sigma = uniform(n, 1, 1, low=0.06, high=0.2)
-        alpha = present * torch.exp(-((gx - cx) ** 2 + (gy - cy) ** 2) / (2 * sigma**2)).unsqueeze(1)
-        image = image * (1 - alpha) + uniform(n, 3, 1, 1) * alpha
+        present = (torch.rand(n, 1, 1, 1, generator=g) < 0.6).float()
+        cy = uniform(n, 1, 1, 1, low=-1, high=1) * h / scale
+        cx = uniform(n, 1, 1, 1, low=-1, high=1) * w / scale
+        inv = 1 / (2 * uniform(n, 1, 1, 1, low=0.06, high=0.2) ** 2)
+        # exp(-(x² + y²)) = exp(-x²)·exp(-y²): two thin factors instead of a full-size exp.
+        alpha = present * torch.exp(-inv * (gy - cy) ** 2) * torch.exp(-inv * (gx - cx) ** 2)  # (n, 1, H, W)
+        image.lerp_(uniform(n, 3, 1, 1).expand_as(image), alpha)
 
     # Shape colour: each channel moves away from the background, by less as difficulty grows.
-    contrast = (0.5 - 0.35 * d) * uniform(n, 3, 1, 1, low=0.6, high=1.0)
+    contrast = (0.5 - 0.3 * d) * uniform(n, 3, 1, 1, low=0.6, high=1.0)
     colour = (base + torch.where(base < 0.5, contrast, -contrast)).clamp(0, 1)
 
-    # Pose: radius (fraction of the half-width), centre keeping the shape inside, rotation.
+    # Pose: radius (fraction of the shorter half-side), centre keeping the shape inside, rotation.
     radius = (0.5 * torch.exp((0.15 + 0.35 * d) * uniform(n, low=-1, high=1))).clamp(0.25, 0.85)
-    cy = uniform(n) * 2 * (1 - radius) - (1 - radius)
-    cx = uniform(n) * 2 * (1 - radius) - (1 - radius)
+    cy = (uniform(n, low=-1, high=1) * (h / scale - radius)).view(n, 1, 1)
+    cx = (uniform(n, low=-1, high=1) * (w / scale - radius)).view(n, 1, 1)
     angle = uniform(n, low=-math.pi, high=math.pi)
     # Upright shapes (see _UPRIGHT) only tilt by up to 15°.
     tilt = uniform(n, low=-math.pi / 12, high=math.pi / 12)
     upright = torch.tensor([c in _UPRIGHT for c in SHAPE_CLASSES])[y]
     angle = torch.where(upright, tilt, angle)
+    cos = (torch.cos(angle) / radius).view(n, 1, 1)
+    sin = (torch.sin(angle) / radius).view(n, 1, 1)
+    dx, dy = gx - cx, gy - cy  # (n, 1, W), (n, H, 1)
 
-    # Local coordinates (u, v) of every pixel, in units of the radius: (n, H, W).
-    cos, sin = torch.cos(angle).view(n, 1, 1), torch.sin(angle).view(n, 1, 1)
-    dx, dy = gx - cx.view(n, 1, 1), gy - cy.view(n, 1, 1)
-    r = radius.view(n, 1, 1)
-    u, v = (cos * dx + sin * dy) / r, (-sin * dx + cos * dy) / r
-    mask = torch.zeros(n, h, w, dtype=torch.bool)
+    mask = torch.empty(n, h, w, dtype=torch.bool)
     for k in range(num_classes):
         idx = (y == k).nonzero().squeeze(1)
-        mask[idx] = _shape_mask(SHAPE_CLASSES[k], u[idx], v[idx])
+        # Local coordinates of every pixel, rotated and in units of the radius: (n_k, H, W).
+        u = cos[idx] * dx[idx] + sin[idx] * dy[idx]
+        v = cos[idx] * dy[idx] - sin[idx] * dx[idx]
+        mask[idx] = _shape_mask(SHAPE_CLASSES[k], u, v)
     image = torch.where(mask.unsqueeze(1), colour, image)
 
-    image = image + (0.02 + 0.12 * d) * torch.randn(image.shape, generator=g)
-    return image.clamp(0, 1), y
+    # Grey pixel noise: one draw per pixel, shared by the three channels.
+    image.add_(torch.randn(n, 1, h, w, generator=g), alpha=0.02 + 0.1 * d)
+    return image.clamp_(0, 1), y
 
 
 def _shape_mask(shape: str, u: Tensor, v: Tensor) -> Tensor:
