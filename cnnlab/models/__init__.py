@@ -2,6 +2,20 @@
 
     >>> from cnnlab.models import get_model, list_models
     >>> model = get_model("lenet5", num_classes=10)
+    >>> list_models("vgg*")[:3]
+    ['vgg11', 'vgg11_bn', 'vgg11_bn_cifar']
+
+Conventions every factory follows: ``num_classes`` and ``in_channels`` arguments (ImageNet models
+default to 1000 / 3, the ``*_cifar`` ones to 10 / 3), further keyword arguments passed on to the
+model class (``dropout``, ``init_weights``, ``aux_logits``, ``width_mult`` ...), and where
+torchvision has the architecture, its name and ``state_dict`` layout.
+
+A built model also states the input it expects, which tests and notebooks read:
+
+* ``model.default_input_size`` -- ``(C, H, W)`` it was designed for, e.g. ``(3, 224, 224)``;
+* ``model.min_input_size`` -- ``(H, W)`` of the smallest input it can run on, e.g. ``(32, 32)``
+  for VGG; ``forward`` raises a ``ValueError`` naming the model for smaller inputs or a wrong
+  number of channels.
 """
 from ._registry import UnknownModelError, get_model, list_models, register_model
 

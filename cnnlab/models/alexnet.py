@@ -237,7 +237,7 @@ def alexnet_original(num_classes: int = 1000, in_channels: int = 3, **kwargs) ->
 
 @register_model()
 def alexnet_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> AlexNetCIFAR:
-    """AlexNet (Krizhevsky et al., 2012) adapted for 32×32 inputs (3×3 stride-1 conv1, 512-unit classifier)."""
+    """AlexNet (Krizhevsky et al., 2012) adapted for 32×32 inputs: 3×3 stride-1 conv1, padded pools, 512-unit classifier."""
     return AlexNetCIFAR(num_classes=num_classes, in_channels=in_channels, **kwargs)
 
 

@@ -173,23 +173,23 @@ def vgg19_bn(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> VGG:
 
 @register_model()
 def vgg11_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> VGG:
-    """VGG-11 (Simonyan & Zisserman, 2014) adapted for 32×32 inputs (1×1×512 features, 512-unit classifier)."""
+    """VGG-11 (Simonyan & Zisserman, 2014) adapted for 32×32 inputs: 1×1×512 features, 512-unit classifier."""
     return _vgg_cifar("A", False, "vgg11_cifar", num_classes, in_channels, **kwargs)
 
 
 @register_model()
 def vgg11_bn_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> VGG:
-    """VGG-11 with batch normalisation (Simonyan & Zisserman, 2014) adapted for 32×32 inputs."""
+    """VGG-11 with batch normalisation (Simonyan & Zisserman, 2014) adapted for 32×32 inputs: 512-unit classifier."""
     return _vgg_cifar("A", True, "vgg11_bn_cifar", num_classes, in_channels, **kwargs)
 
 
 @register_model()
 def vgg16_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> VGG:
-    """VGG-16 (Simonyan & Zisserman, 2014) adapted for 32×32 inputs (1×1×512 features, 512-unit classifier)."""
+    """VGG-16 (Simonyan & Zisserman, 2014) adapted for 32×32 inputs: 1×1×512 features, 512-unit classifier."""
     return _vgg_cifar("D", False, "vgg16_cifar", num_classes, in_channels, **kwargs)
 
 
 @register_model()
 def vgg16_bn_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> VGG:
-    """VGG-16 with batch normalisation (Simonyan & Zisserman, 2014) adapted for 32×32 inputs."""
+    """VGG-16 with batch normalisation (Simonyan & Zisserman, 2014) adapted for 32×32 inputs: 512-unit classifier."""
     return _vgg_cifar("D", True, "vgg16_bn_cifar", num_classes, in_channels, **kwargs)

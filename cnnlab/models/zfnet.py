@@ -161,5 +161,5 @@ def zfnet(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> ZFNet:
 
 @register_model()
 def zfnet_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> ZFNetCIFAR:
-    """ZFNet (Zeiler & Fergus, 2013) adapted for 32×32 inputs (3×3 stride-1 conv1, 512-unit classifier)."""
+    """ZFNet (Zeiler & Fergus, 2013) adapted for 32×32 inputs: 3×3 stride-1 conv1, stride-1 conv2, 512-unit classifier."""
     return ZFNetCIFAR(num_classes=num_classes, in_channels=in_channels, **kwargs)
