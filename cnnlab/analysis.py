@@ -177,7 +177,7 @@ def _trace(model: nn.Module, input_size: tuple[int, ...], caller: str) -> list[L
     try:
         with torch.no_grad():
             model(torch.zeros(input_size, device=device))
-    except RuntimeError as err:
+    except (RuntimeError, ValueError) as err:  # torch's shape errors, or a model's own input check
         first = str(err).strip().splitlines()[0]
         raise ValueError(f"{caller}: {type(model).__name__} cannot run on an input of size {input_size}: {first}") from None
     finally:

@@ -19,7 +19,6 @@ from cnnlab.models import UnknownModelError, get_model, list_models, register_mo
 from cnnlab.models import _registry
 
 # For models that do not (yet) carry a ``default_input_size`` attribute.
-FALLBACK_INPUT_SIZES: dict[str, tuple[int, int, int]] = {"lenet5": (1, 32, 32)}
 MAX_FWD_MACS = 1e9  # per image; above this (and given a min_input_size) the real forward runs on
 REDUCED_SIZE = 32  # a REDUCED_SIZE×REDUCED_SIZE input, or min_input_size if that is larger
 
@@ -37,9 +36,8 @@ def one_thread():
 
 
 def input_size_of(name: str, model: torch.nn.Module) -> tuple[int, int, int]:
-    size = getattr(model, "default_input_size", None) or FALLBACK_INPUT_SIZES.get(name)
-    assert size is not None, (f"{name}: set model.default_input_size = (C, H, W) in its constructor "
-                              f"(or add it to FALLBACK_INPUT_SIZES in tests/test_models.py)")
+    size = getattr(model, "default_input_size", None)
+    assert size is not None, f"{name}: set model.default_input_size = (C, H, W) in its constructor"
     assert len(size) == 3 and all(isinstance(v, int) and v > 0 for v in size), f"{name}: bad default_input_size {size}"
     return tuple(size)
 

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from ._registry import register_model
+from ._utils import check_image_input, scale_channels
 
 __all__ = [
     "AlexNet", "AlexNetOriginal", "AlexNetCIFAR",
@@ -239,24 +240,3 @@ def alexnet_original(num_classes: int = 1000, in_channels: int = 3, **kwargs) ->
 def alexnet_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> AlexNetCIFAR:
     """AlexNet (Krizhevsky et al., 2012) adapted for 32×32 inputs: 3×3 stride-1 conv1, padded pools, 512-unit classifier."""
     return AlexNetCIFAR(num_classes=num_classes, in_channels=in_channels, **kwargs)
-
-
-# --- helpers shared by the Part I families ----------------------------------------------------------
-
-def scale_channels(channels: int, width_mult: float) -> int:
-    """``channels * width_mult`` rounded, and at least 1: the width of a scaled-down layer."""
-    if width_mult <= 0:
-        raise ValueError(f"width_mult must be positive, got {width_mult}")
-    return max(1, int(round(channels * width_mult)))
-
-
-def check_image_input(x: torch.Tensor, name: str, in_channels: int, min_size: tuple[int, int]) -> None:
-    """Raise a ``ValueError`` naming the model unless ``x`` is a (N, in_channels, H, W) batch with
-    ``H >= min_size[0]`` and ``W >= min_size[1]``. Cheap: it only reads ``x.shape``."""
-    if x.dim() != 4:
-        raise ValueError(f"{name} expects a batch of images of shape (N, C, H, W), got shape {tuple(x.shape)}")
-    if x.shape[1] != in_channels:
-        raise ValueError(f"{name} expects {in_channels} input channels, got {x.shape[1]}")
-    h, w = x.shape[-2:]
-    if h < min_size[0] or w < min_size[1]:
-        raise ValueError(f"{name} needs inputs of at least {min_size[0]}×{min_size[1]}, got {h}×{w}")

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._registry import register_model
-from .alexnet import check_image_input, scale_channels
+from ._utils import check_image_input, scale_channels
 
 __all__ = [
     "GoogLeNet", "GoogLeNetOutputs", "Inception", "NaiveInception", "InceptionAux", "BasicConv2d",

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ._registry import register_model
+from ._utils import check_image_input
 
 
 class LeNet5(nn.Module):
@@ -33,6 +34,9 @@ class LeNet5(nn.Module):
         pool_layer: type[nn.Module] = nn.MaxPool2d,
     ) -> None:
         super().__init__()
+        self.in_channels = in_channels
+        self.default_input_size = (in_channels, 32, 32)
+        self.min_input_size = (32, 32)  # the classifier expects 16×5×5 features, i.e. a 32×32 input
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 6, kernel_size=5),  # C1: 6@28×28
             act_layer(),
@@ -52,6 +56,7 @@ class LeNet5(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, in_channels, 32, 32) -> (N, num_classes) logits."""
+        check_image_input(x, "lenet5", self.in_channels, self.min_input_size)
         return self.classifier(self.features(x))
 
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ._registry import register_model
-from .alexnet import check_image_input, scale_channels
+from ._utils import check_image_input, scale_channels
 
 __all__ = [
     "VGG", "cfgs", "make_layers",
