@@ -2,7 +2,7 @@
 
 Modules: ``models`` (architectures behind ``get_model``), ``layers`` (shared blocks), ``data``
 (offline-first data sets), ``train`` (``fit``/``evaluate``), ``analysis`` (parameters, MACs,
-receptive fields), ``viz`` (plots).
+receptive fields), ``viz`` (plots), ``widgets`` (interactive explorers).
 """
 from .device import get_device, seed_everything
 
