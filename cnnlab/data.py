@@ -11,6 +11,11 @@ Sources:
   tech. report, 2009. https://www.cs.toronto.edu/~kriz/cifar.html
 - "shapes": generated here, procedurally, from a seed.
 
+Augmentation as AlexNet used it (random crops and horizontal reflections): A. Krizhevsky,
+I. Sutskever, G. E. Hinton, "ImageNet Classification with Deep Convolutional Neural Networks",
+NeurIPS 2012, Section 4.1. Contrast stretching and histogram equalisation: R. C. Gonzalez,
+R. E. Woods, "Digital Image Processing", Chapter 3 (intensity transformations).
+
 No notebook may need the network: when a real data set is neither on disk nor downloadable,
 ``load`` prints one line and returns an embedded stand-in ("digits" for MNIST and Fashion-MNIST,
 "shapes" for CIFAR; CIFAR-100's stand-in has the 10 shape classes, not 100).
@@ -178,7 +183,8 @@ class ImageData:
 
 
 # ---------------------------------------------------------------------------------------------
-# Augmentation: whole-batch torch ops on normalised tensors, on the batch's device.
+# Augmentation: whole-batch torch ops on the batch's device. Flip, shift and rotate work on
+# normalised tensors; contrast stretching and equalisation expect images in [0, 1] (``denormalize``).
 
 def random_flip(x: Tensor, p: float = 0.5, generator: torch.Generator | None = None) -> Tensor:
     """Flip each image of (N, C, H, W) left-right with probability ``p``."""
@@ -211,19 +217,147 @@ def random_shift(x: Tensor, max_shift: int = 4, generator: torch.Generator | Non
     return padded[batch, channel, rows.view(n, 1, h, 1), cols.view(n, 1, 1, w)]  # (N, C, H, W)
 
 
+_GRID_PADDING = {"zeros": "zeros", "border": "border", "reflect": "reflection"}  # our names -> grid_sample's
+
+
+def rotate(x: Tensor, degrees: float | Tensor, padding_mode: str = "zeros") -> Tensor:
+    """Rotate each image of (N, C, H, W) about its centre, counter-clockwise by ``degrees``.
+
+    ``degrees`` is one angle for the whole batch or a tensor (N,) of one angle per image. Every
+    output pixel centre is mapped back into the input (``affine_grid``) and read there with bilinear
+    interpolation (``grid_sample``); corners that come from outside the image are filled with 0
+    ("zeros": the mean colour on normalised data), the nearest edge pixel ("border") or the mirror
+    image ("reflect"). The rotation is done in pixel units, so non-square images are not sheared.
+    ``rotate(x, 90)`` equals ``torch.rot90(x, 1, dims=(-2, -1))`` on a square image.
+    """
+    if x.dim() != 4 or not x.is_floating_point():
+        raise ValueError(f"expected a float batch (N, C, H, W), got shape {tuple(x.shape)} and dtype {x.dtype}")
+    if padding_mode not in _GRID_PADDING:
+        raise ValueError(f"padding_mode must be one of {', '.join(_GRID_PADDING)}, got {padding_mode!r}")
+    n, _, h, w = x.shape
+    angle = torch.as_tensor(degrees, dtype=x.dtype, device=x.device).deg2rad()
+    if angle.dim() > 1 or angle.numel() not in (1, n):
+        raise ValueError(f"degrees must be a number or a tensor of {n} angles (one per image), "
+                         f"got shape {tuple(angle.shape)}")
+    angle = angle.reshape(-1).expand(n)  # (N,)
+    cos, sin = angle.cos(), angle.sin()
+    zero = torch.zeros_like(cos)
+    # affine_grid normalises both axes to [-1, 1]. Turning the picture by +angle on the screen (y
+    # points down) means reading the input at R(-angle) applied to each output pixel; the factors
+    # h / w and w / h carry that pixel-space rotation into the normalised coordinates.
+    theta = torch.stack([
+        torch.stack([cos, -sin * h / w, zero], dim=1),
+        torch.stack([sin * w / h, cos, zero], dim=1),
+    ], dim=1)  # (N, 2, 3): (x_in, y_in) = theta @ (x_out, y_out, 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)  # (N, H, W, 2)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode=_GRID_PADDING[padding_mode], align_corners=False)
+
+
+def random_rotate(x: Tensor, max_degrees: float, generator: torch.Generator | None = None,
+                  padding_mode: str = "zeros") -> Tensor:
+    """Rotate each image of (N, C, H, W) by its own angle, uniform in [-max_degrees, max_degrees].
+
+    The angles are ``max_degrees * (2 * torch.rand(N) - 1)`` drawn from ``generator``; positive is
+    counter-clockwise. See :func:`rotate` for the interpolation and ``padding_mode``.
+    """
+    if max_degrees < 0:
+        raise ValueError(f"max_degrees must be >= 0, got {max_degrees}")
+    if x.dim() != 4:
+        raise ValueError(f"expected a batch (N, C, H, W), got shape {tuple(x.shape)}")
+    if max_degrees == 0:
+        return x
+    angles = max_degrees * (2 * torch.rand(x.shape[0], generator=generator, device=x.device) - 1)  # (N,)
+    return rotate(x, angles, padding_mode)
+
+
+def contrast_stretch(x: Tensor, low_pct: float = 2, high_pct: float = 98) -> Tensor:
+    """Percentile-based contrast stretching, per image and channel: (..., H, W) -> the same shape, in [0, 1].
+
+    The ``low_pct``-th percentile of each H×W channel goes to 0 and the ``high_pct``-th to 1, on a
+    straight line; values beyond them are clipped. Percentiles rather than the minimum and maximum
+    keep a few extreme pixels from deciding the stretch. Percentiles interpolate linearly, as
+    ``numpy.percentile`` does. A flat channel (both percentiles equal) is returned as it is.
+    Works on any range of values; on normalised data the result is no longer normalised.
+    """
+    if not 0 <= low_pct < high_pct <= 100:
+        raise ValueError(f"need 0 <= low_pct < high_pct <= 100, got low_pct={low_pct}, high_pct={high_pct}")
+    if x.dim() < 2 or not x.is_floating_point():
+        raise ValueError(f"expected float images (..., H, W), got shape {tuple(x.shape)} and dtype {x.dtype}")
+    flat = x.flatten(-2)  # (..., H*W)
+    q = torch.tensor([low_pct / 100, high_pct / 100], dtype=x.dtype, device=x.device)
+    low, high = torch.quantile(flat, q, dim=-1, keepdim=True)  # each (..., 1)
+    span = high - low
+    is_flat = span <= 0
+    stretched = ((flat - low) / torch.where(is_flat, torch.ones_like(span), span)).clamp(0, 1)
+    return torch.where(is_flat, flat, stretched).view_as(x)
+
+
+def equalize(x: Tensor, bins: int = 256) -> Tensor:
+    """Histogram equalisation, per image and channel: (..., H, W) -> the same shape and dtype.
+
+    Float images in [0, 1] are first quantised to ``bins`` grey levels (uint8 images are used as
+    they are, with ``bins=256``). Level k then becomes ``round((bins - 1) * C(k) / (P - n_top))``,
+    where C(k) counts the pixels darker than k, P is the number of pixels and n_top the number at
+    the brightest level present: the darkest level goes to 0, the brightest to ``bins - 1``, and
+    the levels between are spread in proportion to how many pixels lie below them, which flattens
+    the histogram. This is the convention of PIL's ``ImageOps.equalize`` and of torchvision's
+    ``equalize``, except that they divide by ``step = (P - n_top) // 255``, rounded down to an
+    integer, instead of by ``(P - n_top) / 255``. Rounding down makes their levels up to
+    ``1 / step`` too bright (clipped at 255): within one grey level of ours once ``step >= 255``
+    (about 256×256 pixels), but by up to tens of levels on a 32×32 image, where step is about 4.
+    A channel with a single grey level is returned unchanged.
+    """
+    if bins < 2:
+        raise ValueError(f"bins must be >= 2, got {bins}")
+    if x.dim() < 2:
+        raise ValueError(f"expected images (..., H, W), got shape {tuple(x.shape)}")
+    if x.dtype == torch.uint8:
+        if bins != 256:
+            raise ValueError(f"uint8 images have 256 grey levels: use bins=256, got {bins}")
+        levels = x.flatten(-2).long()  # (..., P)
+    elif x.is_floating_point():
+        levels = (x.flatten(-2) * (bins - 1)).round().clamp(0, bins - 1).long()  # (..., P): quantised
+    else:
+        raise TypeError(f"equalize expects float images in [0, 1] or uint8 images, got {x.dtype}")
+    pixels = levels.shape[-1]
+    hist = torch.zeros(levels.shape[:-1] + (bins,), dtype=torch.long, device=x.device)
+    hist.scatter_add_(-1, levels, torch.ones_like(levels))  # (..., bins): pixels at each level
+    darker = hist.cumsum(-1) - hist  # (..., bins): C(k), the pixels below level k
+    n_top = hist.gather(-1, levels.amax(-1, keepdim=True))  # (..., 1): pixels at the brightest level
+    spread = (pixels - n_top).clamp_min(1)  # 0 only for a single-level channel, kept as is below
+    # round(a / b) as (2a + b) // (2b): exact integer arithmetic, so no float64 needed (MPS has none)
+    lut = (2 * (bins - 1) * darker + spread) // (2 * spread)  # (..., bins): the new level of each level
+    equalised = lut.gather(-1, levels)  # (..., P)
+    single_level = n_top == pixels  # (..., 1)
+    if x.dtype == torch.uint8:
+        out = torch.where(single_level, levels, equalised).to(torch.uint8)
+    else:
+        out = torch.where(single_level, x.flatten(-2), (equalised / (bins - 1)).to(x.dtype))
+    return out.view_as(x)
+
+
 class Augment:
-    """Random horizontal flip and/or shift of a batch: ``Augment(flip=True, shift=4)(x)``."""
+    """Random horizontal flip, shift and/or rotation of a batch: ``Augment(flip=True, shift=4, rotate=10)(x)``.
+
+    ``rotate`` is the largest angle in degrees (0: no rotation); each image gets its own angle.
+    ``padding_mode`` ("zeros" or "reflect") fills what a shift or rotation brings in from outside.
+    """
 
     def __init__(self, flip: bool = True, shift: int = 0, padding_mode: str = "zeros",
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, rotate: float = 0) -> None:
         if shift < 0:
             raise ValueError(f"shift must be >= 0, got {shift}")
+        if rotate < 0:
+            raise ValueError(f"rotate (the largest angle in degrees) must be >= 0, got {rotate}")
         self.flip = flip
         self.shift = shift
+        self.rotate = rotate
         self.padding_mode = padding_mode
         self.generator = generator  # must live on the batches' device; None uses the global RNG
 
     def __call__(self, x: Tensor) -> Tensor:
+        if self.rotate:
+            x = random_rotate(x, self.rotate, generator=self.generator, padding_mode=self.padding_mode)
         if self.flip:
             x = random_flip(x, generator=self.generator)
         if self.shift:
@@ -231,7 +365,8 @@ class Augment:
         return x
 
     def __repr__(self) -> str:
-        return f"Augment(flip={self.flip}, shift={self.shift}, padding_mode={self.padding_mode!r})"
+        return (f"Augment(flip={self.flip}, shift={self.shift}, rotate={self.rotate}, "
+                f"padding_mode={self.padding_mode!r})")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,12 +9,13 @@ from urllib.error import URLError
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision
 from sklearn.datasets import load_digits
 
 from cnnlab import data
-from cnnlab.data import (Augment, DatasetUnavailableError, ImageData, TensorLoader, UnknownDatasetError, load,
-                         random_flip, random_shift)
+from cnnlab.data import (Augment, DatasetUnavailableError, ImageData, TensorLoader, UnknownDatasetError,
+                         contrast_stretch, equalize, load, random_flip, random_rotate, random_shift, rotate)
 
 
 @pytest.fixture(autouse=True)
@@ -307,6 +308,164 @@ def test_augment_composes():
     assert "flip=True" in repr(Augment(flip=True, shift=4)) and "shift=4" in repr(Augment(flip=True, shift=4))
     with pytest.raises(ValueError):
         Augment(shift=-1)
+
+
+def test_augment_rotate_is_optional_and_backwards_compatible():
+    x = torch.randn(16, 3, 8, 8)
+    assert Augment(False, 0, "zeros", None).rotate == 0  # the old positional order still works
+    assert torch.equal(Augment(flip=False, shift=0, rotate=0)(x), x)
+    out = Augment(flip=False, rotate=30, generator=torch.Generator().manual_seed(0))(x)
+    angles = 30 * (2 * torch.rand(16, generator=torch.Generator().manual_seed(0)) - 1)
+    assert torch.allclose(out, rotate(x, angles))
+    assert "rotate=30" in repr(Augment(rotate=30))
+    with pytest.raises(ValueError, match="rotate"):
+        Augment(rotate=-5)
+
+
+# rotate: affine_grid + grid_sample
+
+def test_rotate_by_zero_is_identity():
+    x = torch.randn(4, 3, 9, 7)
+    assert torch.allclose(rotate(x, 0.0), x, atol=1e-5)
+    assert torch.equal(random_rotate(x, 0), x)
+
+
+def test_rotate_by_90_on_a_square_image_equals_rot90():
+    x = torch.randn(4, 2, 10, 10)
+    for k in (1, 2, 3, -1):
+        expected = torch.rot90(x, k, dims=(-2, -1))  # k > 0: counter-clockwise
+        out = rotate(x, 90.0 * k)
+        # pixel centres land on pixel centres, so only rounding (and, at most, a sliver of the zero
+        # fill at the edges) separates the two
+        assert torch.allclose(out[..., 1:-1, 1:-1], expected[..., 1:-1, 1:-1], atol=1e-5)
+        assert torch.allclose(out, expected, atol=1e-4)
+
+
+def test_rotate_takes_one_angle_per_image_and_keeps_non_square_images_unsheared():
+    x = torch.randn(3, 1, 8, 8)
+    out = rotate(x, torch.tensor([0.0, 90.0, 180.0]))
+    assert torch.allclose(out[0], x[0], atol=1e-5)
+    assert torch.allclose(out[1], torch.rot90(x[1], 1, dims=(-2, -1)), atol=1e-4)
+    assert torch.allclose(out[2], x[2].flip(-1).flip(-2), atol=1e-4)
+    wide = torch.randn(2, 3, 6, 11)
+    assert torch.allclose(rotate(wide, 180.0), wide.flip(-1).flip(-2), atol=1e-4)
+
+
+def test_rotate_agrees_with_torchvision_away_from_the_corners():
+    from torchvision.transforms.v2 import functional as TF
+
+    x = torch.rand(2, 3, 24, 24)
+    ours = rotate(x, 30.0)
+    theirs = TF.rotate(x, 30.0, interpolation=TF.InterpolationMode.BILINEAR)  # also counter-clockwise
+    assert torch.allclose(ours[..., 6:-6, 6:-6], theirs[..., 6:-6, 6:-6], atol=1e-4)
+
+
+def test_random_rotate_draws_one_angle_per_image_within_the_bound():
+    x = torch.rand(64, 1, 12, 12) + 1  # no zeros: the zero fill shows where a corner was rotated in
+    out = random_rotate(x, 20, generator=torch.Generator().manual_seed(3))
+    angles = 20 * (2 * torch.rand(64, generator=torch.Generator().manual_seed(3)) - 1)
+    assert angles.abs().max() <= 20 and angles.unique().numel() == 64
+    assert torch.allclose(out, rotate(x, angles), atol=1e-6)
+    reflected = random_rotate(x, 20, padding_mode="reflect")
+    assert (reflected > 0.5).all()  # nothing filled with zeros
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: rotate(torch.randn(3, 8, 8), 10), "batch"),
+    (lambda: rotate(torch.randn(2, 3, 8, 8), 10, padding_mode="wrap"), "padding_mode"),
+    (lambda: rotate(torch.randn(2, 3, 8, 8), torch.zeros(3)), "one per image"),
+    (lambda: random_rotate(torch.randn(2, 3, 8, 8), -1), "max_degrees"),
+])
+def test_rotate_rejects_bad_arguments(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# contrast stretching
+
+def test_contrast_stretch_maps_the_percentiles_to_the_range_ends():
+    g = torch.Generator().manual_seed(0)
+    x = 0.3 + 0.2 * torch.rand(5, 3, 20, 20, generator=g) ** 2  # dull, skewed images in [0.3, 0.5]
+    out = contrast_stretch(x, low_pct=2, high_pct=98)
+    flat = x.flatten(-2).numpy()
+    low = np.percentile(flat, 2, axis=-1, keepdims=True)
+    high = np.percentile(flat, 98, axis=-1, keepdims=True)
+    expected = np.clip((flat - low) / (high - low), 0, 1).reshape(x.shape)
+    assert np.allclose(out.numpy(), expected, atol=1e-5)
+    # each channel now spans [0, 1]: about 2 % of its pixels at 0 and 2 % at 1
+    assert torch.equal(out.amin((-2, -1)), torch.zeros(5, 3)) and torch.equal(out.amax((-2, -1)), torch.ones(5, 3))
+    at_ends = torch.stack([(out == 0).flatten(-2).float().mean(-1), (out == 1).flatten(-2).float().mean(-1)])
+    assert at_ends.min() >= 0.01 and at_ends.max() <= 0.03
+    # with 0 and 100 it is min-max scaling
+    minmax = (x - x.amin((-2, -1), keepdim=True)) / (x.amax((-2, -1), keepdim=True) - x.amin((-2, -1), keepdim=True))
+    assert torch.allclose(contrast_stretch(x, 0, 100), minmax, atol=1e-5)
+
+
+def test_contrast_stretch_leaves_flat_channels_alone_and_checks_its_arguments():
+    x = torch.rand(2, 2, 6, 6)
+    x[1, 0] = 0.25
+    out = contrast_stretch(x)
+    assert torch.equal(out[1, 0], x[1, 0])
+    assert out[0].amax() == 1
+    with pytest.raises(ValueError, match="low_pct"):
+        contrast_stretch(x, low_pct=50, high_pct=10)
+
+
+# histogram equalisation
+
+def test_equalize_matches_torchvision_within_one_grey_level():
+    # on 256×256 images, where torchvision's integer step (see the next test) is >= 255
+    from torchvision.transforms.v2 import functional as TF
+
+    g = torch.Generator().manual_seed(0)
+    skewed = (255 * torch.rand(2, 3, 256, 256, generator=g) ** 3).to(torch.uint8)  # mostly dark
+    smooth = F.interpolate(torch.rand(2, 3, 4, 4, generator=g), size=256, mode="bilinear")
+    for x in (skewed, (40 + 150 * smooth).to(torch.uint8)):
+        ours, theirs = equalize(x), TF.equalize(x)
+        assert ours.dtype == torch.uint8 and ours.shape == x.shape
+        assert (ours.int() - theirs.int()).abs().max() <= 1
+
+
+def test_equalize_differs_from_torchvision_on_small_images_only_by_its_integer_step():
+    # PIL and torchvision divide by step = (P - n_top) // 255, rounded down; with that step the
+    # same formula gives their result exactly, on a 32×32 image too, where the rounding matters
+    from torchvision.transforms.v2 import functional as TF
+
+    x = (255 * torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(0)) ** 2).to(torch.uint8)
+    levels = x.flatten(-2).long()
+    hist = torch.zeros(8, 3, 256, dtype=torch.long).scatter_add_(-1, levels, torch.ones_like(levels))
+    darker = hist.cumsum(-1) - hist
+    n_top = hist.gather(-1, levels.amax(-1, keepdim=True))
+    step = (32 * 32 - n_top) // 255
+    lut = ((darker + step // 2) // step).clamp(0, 255)
+    assert torch.equal(lut.gather(-1, levels).view_as(x).to(torch.uint8), TF.equalize(x))
+    assert (equalize(x).int() - TF.equalize(x).int()).abs().max() > 1  # ours divides exactly
+
+
+def test_equalize_flattens_the_histogram():
+    x = torch.rand(4, 1, 64, 64, generator=torch.Generator().manual_seed(1)) ** 2  # crowded near 0
+    out = equalize(x, bins=256)
+    assert out.dtype == x.dtype and out.min() == 0 and out.max() == 1
+    # after equalisation the share of pixels below a level is about the level itself
+    for t in (0.25, 0.5, 0.75):
+        share = (out < t).float().mean().item()
+        assert abs(share - t) < 0.02, (t, share)
+    # float and uint8 inputs take the same route
+    as_uint8 = (x * 255).round().to(torch.uint8)
+    assert torch.allclose(out, equalize(as_uint8).float() / 255, atol=1e-6)
+
+
+def test_equalize_keeps_single_level_channels_and_checks_its_arguments():
+    x = torch.rand(1, 2, 8, 8)
+    x[0, 1] = 0.5
+    out = equalize(x)
+    assert torch.equal(out[0, 1], x[0, 1])
+    with pytest.raises(ValueError, match="bins"):
+        equalize(x, bins=1)
+    with pytest.raises(ValueError, match="bins=256"):
+        equalize(torch.zeros(1, 1, 4, 4, dtype=torch.uint8), bins=16)
+    with pytest.raises(TypeError):
+        equalize(torch.zeros(1, 1, 4, 4, dtype=torch.int32))
 
 
 # --- torchvision path, offline ---------------------------------------------------------------
