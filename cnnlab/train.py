@@ -119,7 +119,7 @@ def fit(model: nn.Module, data: Any, epochs: int = 10, *, lr: float = 1e-3,
         batch_size: int = 128, scheduler: str | LRScheduler | None = None, loss_fn: nn.Module | None = None,
         label_smoothing: float = 0.0, augment: Any = None, device: str | torch.device | None = None,
         amp: bool | None = None, seed: int | None = 0, progress: bool = True, plot: bool | str = "auto",
-        eval_every: int = 1, aux_weight: float = 0.3) -> History:
+        eval_every: int = 1, aux_weight: float = 0.3, verbose: bool = True) -> History:
     """Train ``model`` on ``data`` for ``epochs`` passes and return the ``History``.
 
     Args:
@@ -145,6 +145,8 @@ def fit(model: nn.Module, data: Any, epochs: int = 10, *, lr: float = 1e-3,
         progress: a progress bar per epoch.
         plot: "auto" or True: a live loss/accuracy figure in a notebook; elsewhere, or False,
             one printed line per epoch.
+        verbose: False drops the printed lines too (with ``progress=False``: a silent run, for
+            loops that train many models).
         eval_every: evaluate on the test data every this many epochs, and after the last.
         aux_weight: a model that returns ``(logits, aux, ...)`` in training (GoogLeNet's auxiliary
             classifiers) trains on loss(logits) + aux_weight × loss(aux) for each head, 0.3 as in
@@ -201,7 +203,8 @@ def fit(model: nn.Module, data: Any, epochs: int = 10, *, lr: float = 1e-3,
                            train_time=train_time, train_samples=n)
             line = _epoch_line(history, epochs)
             if live is None or not live.update(history, line):
-                print(line, flush=True)
+                if verbose:
+                    print(line, flush=True)
             if not math.isfinite(train_loss):
                 warnings.warn(f"the training loss is {train_loss} after epoch {epoch}; stopping. "
                               "Try a smaller learning rate.", stacklevel=2)

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 from autograder.checks import ex01_conv_arithmetic as ex01
-from autograder.checks._common import CheckFailed
+from autograder.checks import ex02_alexnet_units as ex02
+from autograder.checks import ex03_inception as ex03
+from autograder.checks._common import CheckFailed, describe_call
+from cnnlab import layers
 from nbgrader_roundtrip import RELEASED, SOLUTIONS, Course, assignments, replace_solutions
 from wrong_submissions import WRONG
 
@@ -112,3 +118,74 @@ def test_receptive_field_check_explains_which_value_is_wrong():
         ex01.receptive_field(jump_never_grows, seed=0)
     with pytest.raises(CheckFailed, match="one per layer"):
         ex01.receptive_field(lambda layers, input_size: [], seed=0)
+
+
+# --- ex02 and ex03 checks: the cnnlab reference passes, typical mistakes fail with a useful message --
+
+def test_messages_show_tensors_by_shape():
+    assert describe_call("f", (torch.zeros(2, 3),), {"p": 0.5}) == "f(<tensor of shape (2, 3)>, p=0.5)"
+
+
+def test_ex02_checks_accept_the_reference_and_catch_convention_mistakes():
+    def lrn(x, size=5, alpha=1e-4, beta=0.75, k=2.0):
+        return layers.local_response_norm(x, size, alpha, beta, k)
+
+    ex02.local_response_norm(lrn, seed=None)
+    ex02.dropout(lambda x, p, training: layers.dropout(x, p, training), seed=None)
+    def pool(x, kernel_size, stride):
+        return x.unfold(2, kernel_size, stride).unfold(3, kernel_size, stride).amax(dim=(-1, -2))
+
+    ex02.max_pool2d(pool, seed=None)
+
+    def lrn_averaged(x, size=5, alpha=1e-4, beta=0.75, k=2.0):  # PyTorch's alpha/n convention
+        return F.local_response_norm(x, size, alpha, beta, k)
+
+    with pytest.raises(CheckFailed, match="local_response_norm"):
+        ex02.local_response_norm(lrn_averaged)
+
+    def no_rescale(x, p, training):
+        return x * (torch.rand_like(x) >= p) if training else x
+
+    with pytest.raises(CheckFailed):
+        ex02.dropout_train(no_rescale)
+
+    def builtin_pool(x, kernel_size, stride):
+        return F.max_pool2d(x, kernel_size, stride)
+
+    with pytest.raises(CheckFailed, match="max_pool2d"):
+        ex02.max_pool2d_does_not_call_builtins(builtin_pool)
+
+
+def test_ex03_checks_accept_the_reference_and_catch_a_missing_relu():
+    class Reference(nn.Module):
+        def __init__(self, *config):
+            super().__init__()
+            ref = ex03.reference_inception(*config)
+            self.branch1, self.branch2, self.branch3, self.branch4 = ref.branch1, ref.branch2, ref.branch3, ref.branch4
+
+        def forward(self, x):
+            return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
+
+    ex03.inception_block(Reference, n_cases=3, seed=None)
+
+    class NoReluAfterReduction(Reference):
+        def __init__(self, *config):
+            super().__init__(*config)
+            self.branch2[0][1] = nn.Identity()  # the 1×1 reduction's ReLU
+
+    with pytest.raises(CheckFailed):
+        ex03.inception_outputs(NoReluAfterReduction)
+
+    def factorized(in_channels, out_channels, n):
+        return nn.Sequential(nn.Conv2d(in_channels, out_channels, (1, n), padding="same", bias=False),
+                             nn.Conv2d(out_channels, out_channels, (n, 1), padding="same", bias=False))
+
+    ex03.factorized_conv(factorized, n_cases=5, seed=None)
+
+    def symmetric_padding(in_channels, out_channels, n):  # wrong size for even n
+        return nn.Sequential(nn.Conv2d(in_channels, out_channels, (1, n), padding=(0, n // 2), bias=False),
+                             nn.Conv2d(out_channels, out_channels, (n, 1), padding=(n // 2, 0), bias=False))
+
+    ex03.factorized_structure(symmetric_padding, ns=(3, 5, 7))  # odd n: right
+    with pytest.raises(CheckFailed, match="padding"):
+        ex03.factorized_structure(symmetric_padding, ns=(2, 4))

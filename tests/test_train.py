@@ -384,3 +384,13 @@ def test_auxiliary_heads_are_trained_and_weighted():
     main, aux = ce(model.body(x), y).item(), ce(model.aux(x), y).item()
     assert losses[0.0] == pytest.approx(main, rel=1e-4)
     assert losses[1.0] == pytest.approx(main + aux, rel=1e-4)
+
+
+def test_verbose_false_is_silent(capsys):
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 3, 8, 8), torch.randint(0, 4, (32,))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 4))
+    fit(model, ([(x, y)], [(x, y)]), epochs=2, device="cpu", progress=False, plot=False, verbose=False)
+    assert capsys.readouterr().out == ""
+    fit(model, ([(x, y)], [(x, y)]), epochs=2, device="cpu", progress=False, plot=False)
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2

@@ -9,20 +9,37 @@ class CheckFailed(AssertionError):
     """A check that found a wrong answer; the message says which input and what was expected."""
 
 
+def _short(value: Any) -> str:
+    """A value as it should appear in a message: tensors by shape, not by their contents."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        torch = None
+    if torch is not None and isinstance(value, torch.Tensor):
+        return f"<tensor of shape {tuple(value.shape)}>"
+    return repr(value)
+
+
 def describe_call(fn_name: str, args: tuple = (), kwargs: dict | None = None) -> str:
-    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in (kwargs or {}).items()]
+    parts = [_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in (kwargs or {}).items()]
     return f"{fn_name}({', '.join(parts)})"
 
 
-def call(student_fn: Callable, *args, **kwargs) -> Any:
-    """Call the student's function; turn "not written yet" and crashes into readable failures."""
-    call_text = describe_call(getattr(student_fn, "__name__", "your function"), args, kwargs)
+def call_as(text: str, student_fn: Callable, *args, **kwargs) -> Any:
+    """Call the student's code, described as ``text`` in messages; turn "not written yet" and
+    crashes into readable failures."""
     try:
         return student_fn(*args, **kwargs)
     except NotImplementedError:
-        raise CheckFailed(f"{call_text}: not implemented yet (it still raises NotImplementedError)") from None
+        raise CheckFailed(f"{text}: not implemented yet (it still raises NotImplementedError)") from None
     except Exception as err:  # noqa: BLE001 - any crash in student code is a failed check, with its cause
-        raise CheckFailed(f"{call_text} raised {type(err).__name__}: {err}") from err
+        raise CheckFailed(f"{text} raised {type(err).__name__}: {err}") from err
+
+
+def call(student_fn: Callable, *args, **kwargs) -> Any:
+    """``call_as`` with the call itself as the description, e.g. ``output_size(size=5, ...)``."""
+    text = describe_call(getattr(student_fn, "__name__", "your function"), args, kwargs)
+    return call_as(text, student_fn, *args, **kwargs)
 
 
 def expect_equal(student_fn: Callable, reference_fn: Callable, cases: Iterable[tuple[tuple, dict]],

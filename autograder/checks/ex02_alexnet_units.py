@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from cnnlab.layers import local_response_norm as reference_lrn
 
-from ._common import CheckFailed, rng
+from ._common import CheckFailed, call_as, rng
 
 # The paper's constants: n = 5, alpha = 1e-4, beta = 0.75, k = 2.
 PAPER = dict(size=5, alpha=1e-4, beta=0.75, k=2.0)
@@ -37,17 +37,6 @@ def _generator(r) -> torch.Generator:
 
 def _shape_text(shape: Sequence[int]) -> str:
     return "(" + ", ".join(map(str, shape)) + ")"
-
-
-def _call(text: str, student_fn: Callable, *args, **kwargs):
-    """``_common.call`` with our own description of the call: its ``repr`` of tensor arguments would
-    print whole tensors into the message."""
-    try:
-        return student_fn(*args, **kwargs)
-    except NotImplementedError:
-        raise CheckFailed(f"{text}: not implemented yet (it still raises NotImplementedError)") from None
-    except Exception as err:  # noqa: BLE001 - any crash in student code is a failed check, with its cause
-        raise CheckFailed(f"{text} raised {type(err).__name__}: {err}") from err
 
 
 def _check_tensor(got, expected: torch.Tensor, text: str) -> torch.Tensor:
@@ -119,11 +108,11 @@ def _lrn_case(student_fn: Callable, shape: Sequence[int], size: int, alpha: floa
     expected = reference_lrn(x, size, alpha, beta, k)
     if pass_defaults:
         text = f"local_response_norm(x) on x of shape {_shape_text(shape)} (the defaults: the paper's constants)"
-        got = _call(text, student_fn, x)
+        got = call_as(text, student_fn, x)
     else:
         text = (f"local_response_norm(x, size={size}, alpha={alpha:.3g}, beta={beta:.3g}, k={k:.3g}) on x of shape "
                 f"{_shape_text(shape)}")
-        got = _call(text, student_fn, x, size=size, alpha=alpha, beta=beta, k=k)
+        got = call_as(text, student_fn, x, size=size, alpha=alpha, beta=beta, k=k)
     _check_untouched(x, before, text)
     got = _check_tensor(got, expected, text)
     if not torch.allclose(got, expected, rtol=1e-4, atol=1e-6):
@@ -159,7 +148,7 @@ def local_response_norm(student_fn: Callable, n_cases: int = 30, seed: int | Non
 def _dropout_call(student_fn: Callable, x: torch.Tensor, p: float, training: bool) -> tuple[torch.Tensor, str]:
     before = x.clone()
     text = f"dropout(x, p={p}, training={training}) on x of shape {_shape_text(x.shape)}"
-    got = _call(text, student_fn, x, p, training)
+    got = call_as(text, student_fn, x, p, training)
     _check_untouched(x, before, text)
     return _check_tensor(got, x, text), text
 
@@ -219,8 +208,8 @@ def _fresh_and_independent(student_fn: Callable, x: torch.Tensor, p: float) -> N
     """Two calls draw different masks, and, on a 2-D ``x`` whose sides are at least 100 long, elements
     are dropped one by one rather than whole rows or columns together."""
     text = f"dropout(x, p={p}, training=True) on x of shape {_shape_text(x.shape)}"
-    first = _call(text, student_fn, x.clone(), p, True) != 0  # clones: in-place changes are caught elsewhere
-    second = _call(text, student_fn, x.clone(), p, True) != 0
+    first = call_as(text, student_fn, x.clone(), p, True) != 0  # clones: in-place changes are caught elsewhere
+    second = call_as(text, student_fn, x.clone(), p, True) != 0
     if torch.equal(first, second):
         raise CheckFailed(f"{text}: two calls dropped exactly the same elements; draw a fresh random mask each call")
     if x.dim() == 2 and min(x.shape) >= 100 and 0.05 <= p <= 0.95:
@@ -283,7 +272,7 @@ def _pool_case(student_fn: Callable, shape: Sequence[int], kernel_size: int, str
     before = x.clone()
     expected = F.max_pool2d(x, kernel_size, stride)
     text = f"max_pool2d(x, kernel_size={kernel_size}, stride={stride}) on x of shape {_shape_text(shape)}"
-    got = _call(text, student_fn, x, kernel_size, stride)
+    got = call_as(text, student_fn, x, kernel_size, stride)
     _check_untouched(x, before, text)
     if not isinstance(got, torch.Tensor):
         raise CheckFailed(f"{text} returned a {type(got).__name__}, expected a tensor")
