@@ -67,7 +67,9 @@ def main(argv: list[str]) -> int:
     command, args = argv[0], argv[1:]
     setup()
     if command == "lab":
-        return run(PYTHON, "-m", "jupyter", "lab", *args, "course/00_setup_and_tour.ipynb")
+        # Jupyter refuses to start as root (containers, cloud VMs) unless told that it is meant
+        root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        return run(PYTHON, "-m", "jupyter", "lab", *root, *args, "course/00_setup_and_tour.ipynb")
     if command == "test":
         return run(PYTHON, "-m", "pytest", *args)
     if command == "release":
