@@ -25,16 +25,6 @@ REDUCED_SIZE = 32  # a REDUCED_SIZE×REDUCED_SIZE input, or min_input_size if th
 ALL_MODELS = list_models()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Many small ops on 2 shared cores: one intra-op thread avoids OpenMP oversubscription, which
-    made these tests several times slower on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def input_size_of(name: str, model: torch.nn.Module) -> tuple[int, int, int]:
     size = getattr(model, "default_input_size", None)
     assert size is not None, f"{name}: set model.default_input_size = (C, H, W) in its constructor"

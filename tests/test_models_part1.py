@@ -40,15 +40,6 @@ def tv_meta(name: str) -> dict:
     return torchvision.models.get_model_weights(name).DEFAULT.meta
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """2 shared cores: one intra-op thread avoids OpenMP oversubscription (see test_models.py)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_every_part1_model_is_registered():
     assert set(PART1_NAMES) <= set(list_models())
 

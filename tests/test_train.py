@@ -24,13 +24,6 @@ from cnnlab.train import History, accuracy, evaluate, fit
 QUIET = dict(progress=False, plot=False)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The nets here are tiny: more CPU threads only add contention (and time) on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 LINE = re.compile(r"epoch (\d+)/(\d+)  train loss \d+\.\d{3} acc \d+\.\d%"
                   r"(  test loss \d+\.\d{3} acc \d+\.\d%)?  lr \d\.\de[-+]\d\d  \d+\.\ds")
 
