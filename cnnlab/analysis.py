@@ -11,8 +11,8 @@ activation, pooling and element-wise additions are cheap next to them and are le
 can report its own cost by defining ``macs(inputs, output) -> int`` (used for layers such as adder
 or deformable convolutions that a formula for ``nn.Conv2d`` does not cover).
 
-Receptive-field arithmetic follows the recurrences of the course's unit slides (seed 004) and
-D. H. T. Hien, "A guide to receptive field arithmetic for CNNs" (2017):
+Receptive-field arithmetic follows V. Dumoulin, F. Visin, "A guide to convolution arithmetic for deep
+learning" (2016, arXiv:1603.07285) and D. H. T. Hien, "A guide to receptive field arithmetic for CNNs" (2017):
 
     n_out = floor((n_in + 2p - k) / s) + 1        number of features
     j_out = j_in * s                               jump: distance between adjacent features
@@ -21,6 +21,7 @@ D. H. T. Hien, "A guide to receptive field arithmetic for CNNs" (2017):
 """
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 import time
@@ -29,6 +30,8 @@ from typing import Iterable, Sequence
 
 import torch
 from torch import nn
+
+from ._utils import evaluating, pair
 
 __all__ = [
     "count_params", "count_macs", "summary", "Summary", "LayerRow",
@@ -39,13 +42,9 @@ __all__ = [
 
 # --- closed forms for one layer -------------------------------------------------------------------
 
-def _pair(v: int | Sequence[int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
-
-
 def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
     """Output length of a convolution or pooling along one axis: ``floor((N + 2P - D(K-1) - 1)/S) + 1``
-    (with D = 1 this is the slides' ``(N + 2P - K)/S + 1``). Raises ``ValueError`` for an empty output."""
+    (with D = 1 this is the familiar ``(N + 2P - K)/S + 1``). Raises ``ValueError`` for an empty output."""
     for label, v, low in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
                           ("padding", padding, 0), ("dilation", dilation, 1)):
         if not isinstance(v, int) or v < low:
@@ -65,7 +64,7 @@ def conv_params(in_channels: int, out_channels: int, kernel_size: int | Sequence
     if in_channels % groups or out_channels % groups:
         raise ValueError(f"conv_params: groups={groups} must divide in_channels={in_channels} "
                          f"and out_channels={out_channels}")
-    kh, kw = _pair(kernel_size)
+    kh, kw = pair(kernel_size, "kernel_size", "conv_params")
     return out_channels * (in_channels // groups) * kh * kw + (out_channels if bias else 0)
 
 
@@ -76,8 +75,8 @@ def conv_macs(in_channels: int, out_channels: int, kernel_size: int | Sequence[i
     if in_channels % groups or out_channels % groups:
         raise ValueError(f"conv_macs: groups={groups} must divide in_channels={in_channels} "
                          f"and out_channels={out_channels}")
-    kh, kw = _pair(kernel_size)
-    oh, ow = _pair(output_size)
+    kh, kw = pair(kernel_size, "kernel_size", "conv_macs")
+    oh, ow = pair(output_size, "output_size", "conv_macs")
     return out_channels * oh * ow * (in_channels // groups) * kh * kw
 
 
@@ -172,18 +171,17 @@ def _trace(model: nn.Module, input_size: tuple[int, ...], caller: str) -> list[L
 
     leaves = [m for m in model.modules() if not list(m.children()) or hasattr(m, "macs")]
     handles = [m.register_forward_hook(hook) for m in leaves]
-    was_training = model.training
-    model.eval()  # eval: no dropout, BN uses running stats, GoogLeNet/Inception skip aux heads
     try:
-        with torch.no_grad():
+        # eval: no dropout, BN uses running stats, GoogLeNet/Inception skip their aux heads
+        with evaluating(model), torch.no_grad():
             model(torch.zeros(input_size, device=device))
     except (RuntimeError, ValueError) as err:  # torch's shape errors, or a model's own input check
         first = str(err).strip().splitlines()[0]
-        raise ValueError(f"{caller}: {type(model).__name__} cannot run on an input of size {input_size}: {first}") from None
+        # ``from err`` keeps torch's full traceback for a maintainer; the first line is for the user
+        raise ValueError(f"{caller}: {type(model).__name__} cannot run on an input of size {input_size}: {first}") from err
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
     return rows
 
 
@@ -233,8 +231,8 @@ def _rf_spec(layer) -> tuple[str, int, int, int, int] | None:
         k, s, p, *d = layer
         return (f"k{k}s{s}p{p}" + (f"d{d[0]}" if d and d[0] != 1 else ""), k, s, p, d[0] if d else 1)
     if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-        k, s, p = (_pair(layer.kernel_size)[0], _pair(layer.stride or layer.kernel_size)[0], _pair(layer.padding)[0])
-        d = _pair(getattr(layer, "dilation", 1))[0]
+        k, s, p = (pair(layer.kernel_size)[0], pair(layer.stride or layer.kernel_size)[0], pair(layer.padding)[0])
+        d = pair(getattr(layer, "dilation", 1))[0]
         return (type(layer).__name__, k, s, p, d)
     return None
 
@@ -273,12 +271,14 @@ def receptive_field(layers: nn.Module | Iterable, input_size: int, start: float 
 
 def measure_latency(model: nn.Module, input_size: Sequence[int], device: str | torch.device | None = None,
                     warmup: int = 3, repeats: int = 10) -> float:
-    """Median wall-clock time in milliseconds of one forward pass (eval mode, no grad)."""
+    """Median wall-clock time in milliseconds of one forward pass (eval mode, no grad) on ``device``
+    (default: the best available). The model is moved there for the measurement and then back,
+    in the train/eval mode it had."""
     from .device import get_device
 
     input_size = _check_input_size(input_size, "measure_latency")
     device = get_device(device)
-    model = model.to(device).eval()
+    home = next((p.device for p in itertools.chain(model.parameters(), model.buffers())), None)
     x = torch.randn(input_size, device=device)
 
     def sync() -> None:
@@ -288,12 +288,17 @@ def measure_latency(model: nn.Module, input_size: Sequence[int], device: str | t
             torch.mps.synchronize()
 
     times = []
-    with torch.inference_mode():
-        for i in range(warmup + repeats):
-            sync()
-            t0 = time.perf_counter()
-            model(x)
-            sync()
-            if i >= warmup:
-                times.append((time.perf_counter() - t0) * 1e3)
+    try:
+        model.to(device)
+        with evaluating(model), torch.inference_mode():
+            for i in range(warmup + repeats):
+                sync()
+                t0 = time.perf_counter()
+                model(x)
+                sync()
+                if i >= warmup:
+                    times.append((time.perf_counter() - t0) * 1e3)
+    finally:
+        if home is not None:
+            model.to(home)
     return statistics.median(times)

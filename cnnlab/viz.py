@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
+from ._utils import evaluating
+
 
 def _grid(n: int, ncols: int | None) -> tuple[int, int]:
     ncols = ncols or min(n, 8)
@@ -79,14 +81,12 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> di
     out: dict[str, torch.Tensor] = {}
     handles = [modules[name].register_forward_hook(lambda m, i, o, name=name: out.__setitem__(name, o.detach()))
                for name in layers]
-    was_training = model.training
-    model.eval()
     try:
-        model(x)
+        with evaluating(model):
+            model(x)
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
     return out
 
 

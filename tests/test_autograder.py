@@ -17,7 +17,7 @@ from autograder.checks import ex01_conv_arithmetic as ex01
 from autograder.checks import ex02_alexnet_units as ex02
 from autograder.checks import ex03_inception as ex03
 from autograder.checks._common import CheckFailed, describe_call
-from cnnlab import layers
+from cnnlab import scratch
 from nbgrader_roundtrip import RELEASED, SOLUTIONS, Course, assignments, replace_solutions
 from wrong_submissions import WRONG
 
@@ -128,10 +128,10 @@ def test_messages_show_tensors_by_shape():
 
 def test_ex02_checks_accept_the_reference_and_catch_convention_mistakes():
     def lrn(x, size=5, alpha=1e-4, beta=0.75, k=2.0):
-        return layers.local_response_norm(x, size, alpha, beta, k)
+        return scratch.local_response_norm(x, size, alpha, beta, k)
 
     ex02.local_response_norm(lrn, seed=None)
-    ex02.dropout(lambda x, p, training: layers.dropout(x, p, training), seed=None)
+    ex02.dropout(lambda x, p, training: scratch.dropout(x, p, training), seed=None)
     def pool(x, kernel_size, stride):
         return x.unfold(2, kernel_size, stride).unfold(3, kernel_size, stride).amax(dim=(-1, -2))
 

@@ -2,7 +2,7 @@
 
 References (A. Krizhevsky, I. Sutskever, G. E. Hinton, "ImageNet Classification with Deep
 Convolutional Neural Networks", NIPS 2012, Sections 3.3, 3.4 and 4.2):
-- LRN: ``cnnlab.layers.local_response_norm`` with the paper's convention (``alpha`` multiplies the
+- LRN: ``cnnlab.scratch.local_response_norm`` with the paper's convention (``alpha`` multiplies the
   *sum* of the squares over channels ``i - size//2 … i + size//2``);
 - dropout: inverted dropout, checked by its properties (identity in eval mode, about ``p`` of the
   elements zeroed in training, the kept ones multiplied by exactly ``1 / (1 - p)``, fresh and
@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from cnnlab.layers import local_response_norm as reference_lrn
+from cnnlab.scratch import local_response_norm as reference_lrn
 
 from ._common import CheckFailed, call_as, rng
 

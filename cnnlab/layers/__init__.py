@@ -1,51 +1,33 @@
-"""Building blocks that several architectures share, one concept per file (as timm's ``layers``).
+"""Building blocks that the architectures in ``cnnlab.models`` import, one concept per file (as
+timm's ``layers``). A block that only one family uses, or whose ``state_dict`` keys must match a
+torchvision model, lives in that family's file instead (e.g. ResNet's blocks in ``models/resnet.py``).
 
-Unit layers of Part I, written out from the papers' formulas and tested against PyTorch's built-ins:
+* ``conv`` -- :class:`GroupConv2d` (a checked ``nn.Conv2d``) and the grouped / depthwise / pointwise
+  constructors, :func:`effective_kernel_size` of a dilated kernel.
+* ``conv_norm_act`` -- :class:`ConvNormAct`, conv -> norm -> activation (torchvision's
+  ``Conv2dNormActivation`` and ``BasicConv2d`` layouts).
+* ``separable`` -- :class:`DepthwiseSeparableConv` (MobileNet v1, Xception).
+* ``squeeze_excite`` -- :class:`SqueezeExcite` (SENet, MobileNet v3, EfficientNet).
+* ``channel_shuffle`` -- :func:`channel_shuffle` / :class:`ChannelShuffle` (ShuffleNet).
+* ``activations`` -- :func:`get_act_layer`: activation classes by name (``"hswish"``, ``"swish"`` ...).
+* ``helpers`` -- :func:`make_divisible`, the width rounding of MobileNet / EfficientNet / GhostNet.
+* ``drop_path`` -- stochastic depth, :class:`DropPath`.
 
-* ``lrn`` -- AlexNet's local response normalisation (:class:`LocalResponseNorm`).
-* ``dropout`` -- inverted dropout (:class:`Dropout`).
-* ``pooling`` -- max / average pooling with ``unfold``, overlapping pooling (:class:`MaxPool2d`, :class:`AvgPool2d`).
-* ``conv`` -- grouped, depthwise, pointwise and depthwise separable convolutions, dilation,
-  conv-norm-activation (:class:`GroupConv2d`, :class:`ConvNormAct`, :class:`DepthwiseSeparableConv`).
-* ``deformable`` -- deformable convolution v1/v2 with bilinear sampling (:class:`DeformConv2d`).
-* ``upsampling`` -- nearest, bilinear and transposed-convolution upsampling.
+The from-scratch versions of PyTorch's own operations that the lectures teach (pooling, dropout,
+LRN, upsampling, transposed and deformable convolution) are in :mod:`cnnlab.scratch`, not here.
 """
-from .conv import (
-    ConvNormAct,
-    DepthwiseSeparableConv,
-    GroupConv2d,
-    depthwise_conv,
-    effective_kernel_size,
-    grouped_conv,
-    grouped_conv_from_groups,
-    pointwise_conv,
-)
-from .deformable import DeformConv2d, bilinear_sample, deform_conv2d
-from .dropout import Dropout, dropout
-from .lrn import LocalResponseNorm, local_response_norm
-from .pooling import AvgPool2d, MaxPool2d, avg_pool2d, max_pool2d
-from .upsampling import (
-    TransposeConv2d,
-    UpsampleBilinear,
-    UpsampleNearest,
-    transpose_conv2d,
-    upsample_bilinear,
-    upsample_nearest,
-)
+from .activations import ACTIVATIONS, get_act_layer
+from .channel_shuffle import ChannelShuffle, channel_shuffle
+from .conv import GroupConv2d, depthwise_conv, effective_kernel_size, grouped_conv, pointwise_conv
+from .conv_norm_act import ConvNormAct, make_activation
+from .drop_path import DropPath, drop_path
+from .helpers import make_divisible
+from .separable import DepthwiseSeparableConv
+from .squeeze_excite import SqueezeExcite
 
 __all__ = [
-    # lrn
-    "LocalResponseNorm", "local_response_norm",
-    # dropout
-    "Dropout", "dropout",
-    # pooling
-    "MaxPool2d", "AvgPool2d", "max_pool2d", "avg_pool2d",
-    # conv
-    "effective_kernel_size", "GroupConv2d", "grouped_conv", "depthwise_conv", "pointwise_conv",
-    "grouped_conv_from_groups", "ConvNormAct", "DepthwiseSeparableConv",
-    # deformable
-    "DeformConv2d", "deform_conv2d", "bilinear_sample",
-    # upsampling
-    "UpsampleNearest", "UpsampleBilinear", "TransposeConv2d",
-    "upsample_nearest", "upsample_bilinear", "transpose_conv2d",
+    "GroupConv2d", "grouped_conv", "depthwise_conv", "pointwise_conv", "effective_kernel_size",
+    "ConvNormAct", "make_activation", "DepthwiseSeparableConv", "SqueezeExcite",
+    "channel_shuffle", "ChannelShuffle", "ACTIVATIONS", "get_act_layer", "make_divisible",
+    "drop_path", "DropPath",
 ]

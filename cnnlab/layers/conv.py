@@ -21,36 +21,31 @@ group ``i``. Parameters and MACs both shrink by ``g``::
 
 ``g = C_in = C_out`` is a depthwise convolution; a 1×1 convolution is a pointwise one. Dilation
 ``d`` spreads the ``k`` taps of a kernel ``d`` pixels apart, so it spans ``d(k-1) + 1`` pixels
-(seed 004 writes the extra span as ``F' = (F - 1)(d - 1)``) with the same ``k×k`` weights.
+(the extra span over an undilated kernel is ``(k - 1)(d - 1)``) with the same ``k×k`` weights.
 """
 from __future__ import annotations
 
-import inspect
-from typing import Callable, Sequence
+from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ._utils import check_at_least, pair, size_str
+from .._utils import IntOrPair, check_at_least, check_channels_and_groups, check_int, pair, size_str
 
 __all__ = [
     "effective_kernel_size", "GroupConv2d", "grouped_conv", "depthwise_conv", "pointwise_conv",
-    "grouped_conv_from_groups", "ConvNormAct", "DepthwiseSeparableConv",
 ]
 
-IntOrPair = int | Sequence[int]
 
 
 def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
     """Pixels spanned by a ``kernel_size`` kernel with taps ``dilation`` apart: ``d(k - 1) + 1``.
 
-    That is ``k`` plus seed 004's extra ``F' = (k - 1)(d - 1)``; e.g. a 3×3 kernel with ``d = 2``
+    That is ``k`` plus an extra ``(k - 1)(d - 1)``; e.g. a 3×3 kernel with ``d = 2``
     spans 5×5, so on a 7×7 input (no padding, stride 1) it gives a 3×3 output.
     """
-    for label, value in (("kernel_size", kernel_size), ("dilation", dilation)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"effective_kernel_size: {label} must be an integer >= 1, got {value!r}")
+    check_int(kernel_size, "kernel_size", "effective_kernel_size")
+    check_int(dilation, "dilation", "effective_kernel_size")
     return dilation * (kernel_size - 1) + 1
 
 
@@ -59,15 +54,6 @@ def _same_padding(kernel_size: IntOrPair, dilation: IntOrPair) -> tuple[int, int
     kh, kw = pair(kernel_size, "kernel_size")
     dh, dw = pair(dilation, "dilation")
     return (dh * (kh - 1) // 2, dw * (kw - 1) // 2)
-
-
-def _conv_kind(in_channels: int, out_channels: int, kernel_size: IntOrPair, groups: int) -> str:
-    """A name for error messages: "depthwise conv", "pointwise conv", "grouped conv" or "conv"."""
-    if groups > 1 and groups == in_channels == out_channels:
-        return "depthwise conv"
-    if pair(kernel_size, "kernel_size") == (1, 1):
-        return "pointwise conv" if groups == 1 else "pointwise grouped conv"
-    return "grouped conv" if groups > 1 else "conv"
 
 
 class GroupConv2d(nn.Conv2d):
@@ -88,12 +74,7 @@ class GroupConv2d(nn.Conv2d):
                  padding: IntOrPair | None = None, dilation: IntOrPair = 1, groups: int = 1, bias: bool = True,
                  name: str | None = None) -> None:
         name = type(self).__name__ if name is None else name
-        for label, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: {label} must be an integer >= 1, got {value!r}")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: groups={groups} must divide both in_channels={in_channels} and "
-                             f"out_channels={out_channels}")
+        check_channels_and_groups(in_channels, out_channels, groups, name)
         kernel = pair(kernel_size, "kernel_size", name)
         strides = pair(stride, "stride", name)
         dilations = pair(dilation, "dilation", name)
@@ -155,87 +136,3 @@ def pointwise_conv(in_channels: int, out_channels: int, groups: int = 1, bias: b
     """A 1×1 convolution that mixes channels at each pixel: ``(N, C_in, H, W) -> (N, C_out, H, W)``.
     ``groups > 1`` gives ShuffleNet's pointwise group convolution."""
     return GroupConv2d(in_channels, out_channels, 1, 1, 0, 1, groups, bias, name="pointwise conv")
-
-
-def grouped_conv_from_groups(x: torch.Tensor, weight: torch.Tensor, groups: int, bias: torch.Tensor | None = None,
-                             stride: IntOrPair = 1, padding: IntOrPair = 0, dilation: IntOrPair = 1) -> torch.Tensor:
-    """A grouped convolution done the long way -- AlexNet's two-GPU split: cut the channels and the
-    filters into ``groups`` parts, run ``groups`` separate ordinary convolutions, concatenate.
-
-    ``x`` ``(N, C_in, H, W)``, ``weight`` ``(C_out, C_in/groups, k_h, k_w)``, ``bias`` ``(C_out,)`` or
-    None; returns ``(N, C_out, H_out, W_out)``, equal to ``F.conv2d(x, weight, bias, stride, padding,
-    dilation, groups)``.
-    """
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"grouped_conv_from_groups: groups must be an integer >= 1, got {groups!r}")
-    if weight.shape[0] % groups:
-        raise ValueError(f"grouped_conv_from_groups: groups={groups} must divide the {weight.shape[0]} filters")
-    if x.dim() != 4 or x.shape[1] != groups * weight.shape[1]:
-        raise ValueError(f"grouped_conv_from_groups: weight {tuple(weight.shape)} with groups={groups} expects "
-                         f"(N, {groups * weight.shape[1]}, H, W) inputs, got {tuple(x.shape)}")
-    input_groups = x.chunk(groups, dim=1)  # groups × (N, C_in/g, H, W): one "GPU" each
-    filter_groups = weight.chunk(groups, dim=0)  # groups × (C_out/g, C_in/g, k_h, k_w)
-    bias_groups = [None] * groups if bias is None else bias.chunk(groups, dim=0)  # groups × (C_out/g,)
-    outputs = [F.conv2d(xg, wg, bg, stride, padding, dilation)  # groups × (N, C_out/g, H_out, W_out)
-               for xg, wg, bg in zip(input_groups, filter_groups, bias_groups)]
-    return torch.cat(outputs, dim=1)  # (N, C_out, H_out, W_out)
-
-
-def _make_activation(act_layer: Callable[..., nn.Module], inplace: bool | None) -> nn.Module:
-    """``act_layer(inplace=inplace)`` when it takes ``inplace``, else ``act_layer()``."""
-    try:
-        takes_inplace = "inplace" in inspect.signature(act_layer).parameters
-    except (TypeError, ValueError):
-        takes_inplace = False
-    return act_layer(inplace=inplace) if inplace is not None and takes_inplace else act_layer()
-
-
-class ConvNormAct(nn.Sequential):
-    """Convolution, then normalisation, then activation, as ``nn.Sequential`` (torchvision's
-    ``Conv2dNormActivation``, with the same child indices ``0, 1, 2`` and so the same ``state_dict``
-    keys). ``norm_layer`` or ``act_layer`` may be ``None`` to leave that part out.
-
-    ``padding=None`` means ``dilation * (kernel_size - 1) // 2``; ``bias=None`` means a bias only when
-    there is no norm layer (a bias before BatchNorm is cancelled by its mean). The convolution is a
-    :class:`GroupConv2d`, so wrong inputs give a clear error.
-    Input ``(N, C_in, H, W)``, output ``(N, C_out, H_out, W_out)``.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair = 3, stride: IntOrPair = 1,
-                 padding: IntOrPair | None = None, groups: int = 1, dilation: IntOrPair = 1,
-                 norm_layer: Callable[..., nn.Module] | None = nn.BatchNorm2d,
-                 act_layer: Callable[..., nn.Module] | None = nn.ReLU,
-                 inplace: bool | None = True, bias: bool | None = None) -> None:
-        bias = norm_layer is None if bias is None else bias
-        name = f"ConvNormAct ({_conv_kind(in_channels, out_channels, kernel_size, groups)})"
-        layers: list[nn.Module] = [GroupConv2d(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                                               groups, bias, name=name)]
-        if norm_layer is not None:
-            layers.append(norm_layer(out_channels))
-        if act_layer is not None:
-            layers.append(_make_activation(act_layer, inplace))
-        super().__init__(*layers)
-        self.out_channels = out_channels
-
-
-class DepthwiseSeparableConv(nn.Module):
-    """MobileNet v1's depthwise separable convolution (Howard et al., 2017, Fig. 3): a depthwise
-    ``kernel_size`` conv + norm + act, then a pointwise 1×1 conv + norm + act.
-
-    Input ``(N, C_in, H, W)``, output ``(N, C_out, H_out, W_out)`` (``stride`` is applied by the
-    depthwise conv). Cost relative to a full ``k×k`` conv: ``1/C_out + 1/k²`` (seed 004).
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair = 3, stride: IntOrPair = 1,
-                 dilation: IntOrPair = 1, norm_layer: Callable[..., nn.Module] | None = nn.BatchNorm2d,
-                 act_layer: Callable[..., nn.Module] | None = nn.ReLU) -> None:
-        super().__init__()
-        self.depthwise = ConvNormAct(in_channels, in_channels, kernel_size, stride, groups=in_channels,
-                                     dilation=dilation, norm_layer=norm_layer, act_layer=act_layer)
-        self.pointwise = ConvNormAct(in_channels, out_channels, 1, norm_layer=norm_layer, act_layer=act_layer)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C_in, H, W) -> (N, C_out, H_out, W_out)``."""
-        x = self.depthwise(x)  # (N, C_in, H_out, W_out): one spatial filter per channel
-        x = self.pointwise(x)  # (N, C_out, H_out, W_out): 1×1 conv mixes the channels
-        return x

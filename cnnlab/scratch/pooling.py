@@ -21,17 +21,15 @@ down (no ``ceil_mode``).
 """
 from __future__ import annotations
 
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._utils import check_at_least, pair, size_str
+from .._utils import IntOrPair, check_at_least, pair, size_str
 
-__all__ = ["max_pool2d", "avg_pool2d", "MaxPool2d", "AvgPool2d"]
+__all__ = ["max_pool2d", "avg_pool2d", "ScratchMaxPool2d", "ScratchAvgPool2d"]
 
-IntOrPair = int | Sequence[int]
 
 
 def _windows(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair | None, padding: IntOrPair,
@@ -77,15 +75,15 @@ def avg_pool2d(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair | None
     return windows.mean(dim=(-2, -1))
 
 
-class MaxPool2d(nn.MaxPool2d):
-    """Max pooling module (see :func:`max_pool2d`). ``MaxPool2d(3, stride=2)`` is AlexNet's overlapping pooling.
+class ScratchMaxPool2d(nn.MaxPool2d):
+    """Max pooling module (see :func:`max_pool2d`). ``ScratchMaxPool2d(3, stride=2)`` is AlexNet's overlapping pooling.
 
     A subclass of ``nn.MaxPool2d`` (so ``cnnlab.analysis.receptive_field`` and ``summary`` know it)
     whose ``forward`` is the written-out :func:`max_pool2d`; no dilation, ``ceil_mode`` or indices.
     """
 
     def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0) -> None:
-        pair(kernel_size, "kernel_size", "MaxPool2d")
+        pair(kernel_size, "kernel_size", "ScratchMaxPool2d")
         super().__init__(kernel_size, stride, padding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,14 +94,14 @@ class MaxPool2d(nn.MaxPool2d):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool2d(nn.AvgPool2d):
+class ScratchAvgPool2d(nn.AvgPool2d):
     """Average pooling module, padding zeros included in the mean (see :func:`avg_pool2d`).
 
     A subclass of ``nn.AvgPool2d`` (``count_include_pad=True``) whose ``forward`` is :func:`avg_pool2d`.
     """
 
     def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0) -> None:
-        pair(kernel_size, "kernel_size", "AvgPool2d")
+        pair(kernel_size, "kernel_size", "ScratchAvgPool2d")
         super().__init__(kernel_size, stride, padding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

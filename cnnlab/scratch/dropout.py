@@ -20,12 +20,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["Dropout", "dropout"]
+__all__ = ["ScratchDropout", "dropout"]
 
 
 def _check_p(p: float) -> None:
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-        raise ValueError(f"Dropout: the drop probability p must be in [0, 1), got {p!r}")
+        raise ValueError(f"ScratchDropout: the drop probability p must be in [0, 1), got {p!r}")
 
 
 def dropout(x: torch.Tensor, p: float = 0.5, training: bool = True,
@@ -45,7 +45,7 @@ def dropout(x: torch.Tensor, p: float = 0.5, training: bool = True,
     return scaled * keep
 
 
-class Dropout(nn.Module):
+class ScratchDropout(nn.Module):
     """Inverted dropout: zero with probability ``p`` and scale by ``1/(1-p)`` in training, identity in eval.
 
     Input of any shape, output the same shape. ``generator`` optionally fixes the random masks.

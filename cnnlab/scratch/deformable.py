@@ -6,7 +6,7 @@ X. Zhu, H. Hu, S. Lin, J. Dai, "Deformable ConvNets v2: More Deformable, Better 
 CVPR 2019, arXiv:1811.11168 (the modulation mask).
 
 A regular convolution samples the input on a fixed grid ``R`` around each output position ``p0``
-(for a 3×3 kernel ``R = {(-1, -1), (-1, 0), ..., (1, 1)}``, seed 004)::
+(for a 3×3 kernel ``R = {(-1, -1), (-1, 0), ..., (1, 1)}``; Dai et al. 2017, Eq. 2)::
 
     y(p0) = sum_{pn in R} w(pn) * x(p0 + pn)
 
@@ -25,18 +25,15 @@ offset group ``g``; the mask has ``offset_groups * k_h * k_w`` channels, tap ``g
 """
 from __future__ import annotations
 
-import math
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._utils import check_at_least, pair, size_str
+from .._utils import IntOrPair, check_at_least, check_channels_and_groups, check_int, init_like_conv, pair, size_str
 
-__all__ = ["deform_conv2d", "bilinear_sample", "DeformConv2d"]
+__all__ = ["deform_conv2d", "bilinear_sample", "ScratchDeformConv2d"]
 
-IntOrPair = int | Sequence[int]
 
 
 def bilinear_sample(x: torch.Tensor, py: torch.Tensor, px: torch.Tensor) -> torch.Tensor:
@@ -139,7 +136,7 @@ def deform_conv2d(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor, b
     return out
 
 
-class DeformConv2d(nn.Module):
+class ScratchDeformConv2d(nn.Module):
     """Deformable convolution with its own offset predictor (Dai et al., 2017; ``modulated=True``:
     DCN v2, Zhu et al., 2018).
 
@@ -160,21 +157,16 @@ class DeformConv2d(nn.Module):
                  dilation: int = 1, groups: int = 1, offset_groups: int = 1, bias: bool = True,
                  modulated: bool = False) -> None:
         super().__init__()
-        for label, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups),
-                             ("offset_groups", offset_groups)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"DeformConv2d: {label} must be an integer >= 1, got {value!r}")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"DeformConv2d: groups={groups} must divide both in_channels={in_channels} and "
-                             f"out_channels={out_channels}")
+        check_channels_and_groups(in_channels, out_channels, groups, "ScratchDeformConv2d")
+        check_int(offset_groups, "offset_groups", "ScratchDeformConv2d")
         if in_channels % offset_groups:
-            raise ValueError(f"DeformConv2d: offset_groups={offset_groups} must divide in_channels={in_channels}")
+            raise ValueError(f"ScratchDeformConv2d: offset_groups={offset_groups} must divide in_channels={in_channels}")
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = pair(kernel_size, "kernel_size", "DeformConv2d")
-        self.stride = pair(stride, "stride", "DeformConv2d")
-        self.padding = pair(padding, "padding", "DeformConv2d")
-        self.dilation = pair(dilation, "dilation", "DeformConv2d")
+        self.kernel_size = pair(kernel_size, "kernel_size", "ScratchDeformConv2d")
+        self.stride = pair(stride, "stride", "ScratchDeformConv2d")
+        self.padding = pair(padding, "padding", "ScratchDeformConv2d")
+        self.dilation = pair(dilation, "dilation", "ScratchDeformConv2d")
         self.groups = groups
         self.offset_groups = offset_groups
         self.modulated = modulated
@@ -189,11 +181,7 @@ class DeformConv2d(nn.Module):
 
     def reset_parameters(self) -> None:
         """``nn.Conv2d``'s initialisation for ``weight``/``bias``; zeros for the offset (and mask) predictors."""
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight[0].numel()
-            bound = 1 / math.sqrt(fan_in)
-            nn.init.uniform_(self.bias, -bound, bound)
+        init_like_conv(self.weight, self.bias)
         for conv in (self.offset_conv, self.mask_conv):
             if conv is not None:
                 nn.init.zeros_(conv.weight)
@@ -202,7 +190,7 @@ class DeformConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C_in, H, W) -> (N, C_out, H_out, W_out)``."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"DeformConv2d expects (N, {self.in_channels}, H, W) inputs, got {tuple(x.shape)}")
+            raise ValueError(f"ScratchDeformConv2d expects (N, {self.in_channels}, H, W) inputs, got {tuple(x.shape)}")
         offset = self.offset_conv(x)  # (N, 2 * G_off * k * k, H_out, W_out): (dy, dx) per tap
         mask = torch.sigmoid(self.mask_conv(x)) if self.mask_conv is not None else None  # (N, G_off * k * k, H_out, W_out)
         return deform_conv2d(x, offset, self.weight, self.bias, self.stride, self.padding, self.dilation, mask)

@@ -1,4 +1,5 @@
-"""Unit layers of Part I (``cnnlab.layers``) against PyTorch / torchvision, and the slides' numbers.
+"""From-scratch operations (``cnnlab.scratch``) and the convolution units of ``cnnlab.layers`` against
+PyTorch / torchvision, and the numbers the lectures quote.
 
 Seed numbers recomputed here:
 * seed 000, AlexNet "Overlapping Pooling" slide: the 4×4 feature map and its 2×2/2 max and average pooling;
@@ -17,27 +18,29 @@ from torch import nn
 
 from cnnlab.analysis import conv_macs, conv_output_size, conv_params, count_macs, count_params, receptive_field
 from cnnlab.layers import (
-    AvgPool2d,
     ConvNormAct,
-    DeformConv2d,
     DepthwiseSeparableConv,
-    Dropout,
     GroupConv2d,
-    LocalResponseNorm,
-    MaxPool2d,
-    TransposeConv2d,
-    UpsampleBilinear,
-    UpsampleNearest,
-    avg_pool2d,
-    deform_conv2d,
     depthwise_conv,
-    dropout,
     effective_kernel_size,
     grouped_conv,
+    pointwise_conv,
+)
+from cnnlab.scratch import (
+    ScratchAvgPool2d,
+    ScratchConvTranspose2d,
+    ScratchDeformConv2d,
+    ScratchDropout,
+    ScratchLRN,
+    ScratchMaxPool2d,
+    ScratchUpsampleBilinear,
+    ScratchUpsampleNearest,
+    avg_pool2d,
+    deform_conv2d,
+    dropout,
     grouped_conv_from_groups,
     local_response_norm,
     max_pool2d,
-    pointwise_conv,
     transpose_conv2d,
     upsample_bilinear,
     upsample_nearest,
@@ -58,7 +61,7 @@ def _randn(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> to
 @pytest.mark.parametrize("shape", [(2, 7, 3, 4), (2, 6, 5), (1, 9, 2, 3, 2)])
 def test_lrn_pytorch_convention_equals_nn_local_response_norm(size, shape):
     x = _randn(*shape, seed=size) * 3
-    ours = LocalResponseNorm(size, alpha=0.5, beta=0.75, k=1.0, alpha_is_averaged=True)(x)
+    ours = ScratchLRN(size, alpha=0.5, beta=0.75, k=1.0, alpha_is_averaged=True)(x)
     ref = nn.LocalResponseNorm(size, alpha=0.5, beta=0.75, k=1.0)(x)
     torch.testing.assert_close(ours, ref, atol=1e-6, rtol=0)
 
@@ -79,11 +82,11 @@ def test_lrn_paper_formula_written_as_a_loop(size):
     a = _randn(2, 8, 3, 3, seed=10 + size, dtype=torch.float64) * 4
     expected = _lrn_by_the_formula(a, size, alpha=0.1, beta=0.75, k=2.0)
     torch.testing.assert_close(local_response_norm(a, size, alpha=0.1, beta=0.75, k=2.0), expected, atol=1e-12, rtol=0)
-    torch.testing.assert_close(LocalResponseNorm(size, 0.1, 0.75, 2.0)(a), expected, atol=1e-12, rtol=0)
+    torch.testing.assert_close(ScratchLRN(size, 0.1, 0.75, 2.0)(a), expected, atol=1e-12, rtol=0)
 
 
 def test_lrn_paper_defaults_and_alpha_relation_to_pytorch():
-    layer = LocalResponseNorm()
+    layer = ScratchLRN()
     assert (layer.size, layer.alpha, layer.beta, layer.k, layer.alpha_is_averaged) == (5, 1e-4, 0.75, 2.0, False)
     x = _randn(2, 16, 4, 4, seed=3) * 30  # large activations so that the normalisation matters
     # for odd n the paper's layer is PyTorch's with alpha multiplied by n
@@ -93,7 +96,7 @@ def test_lrn_paper_defaults_and_alpha_relation_to_pytorch():
 
 def test_lrn_bad_arguments():
     with pytest.raises(ValueError, match="size .* got 0"):
-        LocalResponseNorm(size=0)
+        ScratchLRN(size=0)
     with pytest.raises(ValueError, match=r"\(N, C, \.\.\.\).*\(4, 5\)"):
         local_response_norm(torch.zeros(4, 5))
 
@@ -102,7 +105,7 @@ def test_lrn_bad_arguments():
 
 def test_dropout_eval_is_identity_and_p0_is_identity():
     x = _randn(4, 10)
-    layer = Dropout(0.5).eval()
+    layer = ScratchDropout(0.5).eval()
     assert torch.equal(layer(x), x)
     assert torch.equal(dropout(x, 0.0, training=True), x)
     assert torch.equal(dropout(x, 0.7, training=False), x)
@@ -111,7 +114,7 @@ def test_dropout_eval_is_identity_and_p0_is_identity():
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
 def test_dropout_statistics_and_exact_scaling(p):
     x = torch.rand(100_000, generator=_gen(1)) + 0.5
-    y = Dropout(p, generator=_gen(2)).train()(x)
+    y = ScratchDropout(p, generator=_gen(2)).train()(x)
     kept = y != 0
     assert abs((1 - kept.float().mean()).item() - p) < 0.01  # fraction zeroed ≈ p
     assert torch.equal(y[kept], x[kept] / (1 - p))  # kept elements scaled by exactly 1/(1-p)
@@ -134,7 +137,7 @@ def test_dropout_generator_reproducible_and_gradient_is_the_mask():
 @pytest.mark.parametrize("p", [-0.1, 1.0, 1.5])
 def test_dropout_rejects_p_outside_0_1(p):
     with pytest.raises(ValueError, match=rf"\[0, 1\), got {p}"):
-        Dropout(p)
+        ScratchDropout(p)
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
         dropout(torch.zeros(3), p)
 
@@ -152,8 +155,8 @@ def test_seed000_pooling_example():
     x = torch.tensor(SEED000_FEATURE_MAP, dtype=torch.float32).view(1, 1, 4, 4)
     assert max_pool2d(x, 2, 2).view(2, 2).tolist() == [[4, 3], [5, 6]]  # slide: "Max pooling"
     assert avg_pool2d(x, 2, 2).view(2, 2).tolist() == [[1, 1], [2, 0]]  # slide: "Average pooling"
-    assert MaxPool2d(2)(x).view(2, 2).tolist() == [[4, 3], [5, 6]]
-    assert AvgPool2d(2)(x).view(2, 2).tolist() == [[1, 1], [2, 0]]
+    assert ScratchMaxPool2d(2)(x).view(2, 2).tolist() == [[4, 3], [5, 6]]
+    assert ScratchAvgPool2d(2)(x).view(2, 2).tolist() == [[1, 1], [2, 0]]
 
 
 @pytest.mark.parametrize("kernel_size, stride, padding", [
@@ -166,9 +169,9 @@ def test_pooling_equals_pytorch(kernel_size, stride, padding, hw):
                                atol=0, rtol=0)
     torch.testing.assert_close(avg_pool2d(x, kernel_size, stride, padding),
                                F.avg_pool2d(x, kernel_size, stride, padding, count_include_pad=True), atol=1e-6, rtol=0)
-    torch.testing.assert_close(MaxPool2d(kernel_size, stride, padding)(x), nn.MaxPool2d(kernel_size, stride, padding)(x),
+    torch.testing.assert_close(ScratchMaxPool2d(kernel_size, stride, padding)(x), nn.MaxPool2d(kernel_size, stride, padding)(x),
                                atol=0, rtol=0)
-    torch.testing.assert_close(AvgPool2d(kernel_size, stride, padding)(x), nn.AvgPool2d(kernel_size, stride, padding)(x),
+    torch.testing.assert_close(ScratchAvgPool2d(kernel_size, stride, padding)(x), nn.AvgPool2d(kernel_size, stride, padding)(x),
                                atol=1e-6, rtol=0)
 
 
@@ -178,7 +181,7 @@ def test_alexnet_overlapping_pooling_shape_and_unbatched_input():
     assert out.shape == (2, 27, 27) == F.max_pool2d(x, 3, 2).shape
     torch.testing.assert_close(out, F.max_pool2d(x, 3, 2), atol=0, rtol=0)
     # stride < kernel: neighbouring windows share a row/column of inputs
-    rows = receptive_field(nn.Sequential(MaxPool2d(3, 2)), 55)  # cnnlab's MaxPool2d is an nn.MaxPool2d
+    rows = receptive_field(nn.Sequential(ScratchMaxPool2d(3, 2)), 55)  # cnnlab's ScratchMaxPool2d is an nn.MaxPool2d
     assert (rows[-1].n, rows[-1].size, rows[-1].jump) == (27, 3, 2)
 
 
@@ -368,7 +371,7 @@ def test_deform_conv2d_integer_offset_shifts_the_sampling_grid():
 
 @pytest.mark.parametrize("modulated", [False, True])
 def test_deform_conv_module_starts_as_plain_conv_and_uses_its_offsets(modulated):
-    layer = DeformConv2d(4, 6, 3, stride=2, padding=1, groups=2, offset_groups=2, modulated=modulated)
+    layer = ScratchDeformConv2d(4, 6, 3, stride=2, padding=1, groups=2, offset_groups=2, modulated=modulated)
     x = _randn(2, 4, 9, 8, seed=31)
     plain = F.conv2d(x, layer.weight, None, 2, 1, 1, 2)
     scale = 0.5 if modulated else 1.0  # v2: sigmoid(0) = 0.5 at initialisation
@@ -385,7 +388,7 @@ def test_deform_conv_module_starts_as_plain_conv_and_uses_its_offsets(modulated)
 
 
 def test_deform_conv_macs_and_params():
-    layer = DeformConv2d(8, 16, 3, stride=1, padding=1, groups=2, offset_groups=2, modulated=True)
+    layer = ScratchDeformConv2d(8, 16, 3, stride=1, padding=1, groups=2, offset_groups=2, modulated=True)
     out_hw = (10, 10)
     main = conv_macs(8, 16, 3, out_hw, groups=2)
     offsets = conv_macs(8, 2 * 2 * 9, 3, out_hw)
@@ -399,9 +402,9 @@ def test_deform_conv_errors():
     with pytest.raises(ValueError, match=r"offset must be \(N, 2 \* offset_groups \* 9, 6, 6\).*got \(1, 18, 5, 5\)"):
         deform_conv2d(x, torch.zeros(1, 18, 5, 5), torch.zeros(2, 4, 3, 3), padding=1)
     with pytest.raises(ValueError, match=r"offset_groups=3 must divide in_channels=4"):
-        DeformConv2d(4, 4, offset_groups=3)
-    with pytest.raises(ValueError, match=r"DeformConv2d expects \(N, 4, H, W\) inputs, got \(1, 3, 6, 6\)"):
-        DeformConv2d(4, 4)(torch.zeros(1, 3, 6, 6))
+        ScratchDeformConv2d(4, 4, offset_groups=3)
+    with pytest.raises(ValueError, match=r"ScratchDeformConv2d expects \(N, 4, H, W\) inputs, got \(1, 3, 6, 6\)"):
+        ScratchDeformConv2d(4, 4)(torch.zeros(1, 3, 6, 6))
 
 
 # --- upsampling ---------------------------------------------------------------------------------------
@@ -421,7 +424,7 @@ SEED004_BILINEAR = [[1.00, 1.25, 1.75, 2.00],
 def test_seed004_nearest_upsampling():
     x = torch.tensor(SEED004_INPUT).view(1, 1, 2, 2)
     assert upsample_nearest(x, 2).view(4, 4).tolist() == SEED004_NEAREST
-    assert UpsampleNearest(size=4)(x).view(4, 4).tolist() == SEED004_NEAREST
+    assert ScratchUpsampleNearest(size=4)(x).view(4, 4).tolist() == SEED004_NEAREST
 
 
 def test_seed004_bilinear_upsampling_is_align_corners_false():
@@ -451,7 +454,7 @@ def test_upsampling_equals_interpolate(scale_factor, size):
             torch.testing.assert_close(
                 upsample_bilinear(x, scale_factor, size, align_corners),
                 F.interpolate(x, size, scale_factor, mode="bilinear", align_corners=align_corners), atol=tol, rtol=0)
-    layer = UpsampleBilinear(scale_factor, size, align_corners=True)
+    layer = ScratchUpsampleBilinear(scale_factor, size, align_corners=True)
     torch.testing.assert_close(layer(x), nn.Upsample(size, scale_factor, "bilinear", align_corners=True)(x), atol=1e-12, rtol=0)
 
 
@@ -464,7 +467,7 @@ def test_upsampling_equals_interpolate(scale_factor, size):
 ])
 def test_transpose_conv_equals_pytorch(c_in, c_out, k, s, p, op, g, d):
     ref = nn.ConvTranspose2d(c_in, c_out, k, s, p, op, g, True, d)
-    ours = TransposeConv2d(c_in, c_out, k, s, p, op, g, True, d)
+    ours = ScratchConvTranspose2d(c_in, c_out, k, s, p, op, g, True, d)
     ours.load_state_dict(ref.state_dict(), strict=True)
     x = _randn(2, c_in, 5, 4, seed=c_in * 10 + c_out)
     torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
@@ -494,10 +497,10 @@ def test_upsampling_errors():
     with pytest.raises(ValueError, match="exactly one of scale_factor and size"):
         upsample_nearest(x, 2, (4, 4))
     with pytest.raises(ValueError, match="exactly one of scale_factor and size"):
-        UpsampleBilinear()
+        ScratchUpsampleBilinear()
     with pytest.raises(ValueError, match=r"scale_factor 0.2 turns a 2×2 input into an empty output"):
         upsample_bilinear(x, 0.2)
     with pytest.raises(ValueError, match=r"output_padding 2×2 must be smaller than the stride 2×2"):
         transpose_conv2d(x, torch.zeros(1, 1, 3, 3), stride=2, output_padding=2)
-    with pytest.raises(ValueError, match=r"TransposeConv2d expects \(N, 3, H, W\) inputs, got \(1, 1, 2, 2\)"):
-        TransposeConv2d(3, 3, 2)(x)
+    with pytest.raises(ValueError, match=r"ScratchConvTranspose2d expects \(N, 3, H, W\) inputs, got \(1, 1, 2, 2\)"):
+        ScratchConvTranspose2d(3, 3, 2)(x)

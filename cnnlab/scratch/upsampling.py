@@ -17,7 +17,7 @@ length ``n_in`` and output length ``n_out`` reads the source coordinate
   ``i * (n_in - 1) / (n_out - 1)``. The value there is the mix of its two neighbours per axis,
   ``(1 - t) * x[i0] + t * x[i0 + 1]`` with ``t`` the fractional part -- four neighbours in 2-D.
 
-Seed 004's 2×2 → 4×4 example (input ``[[1, 2], [3, 4]]``) is the ``align_corners=False`` result.
+The usual 2×2 → 4×4 textbook example (input ``[[1, 2], [3, 4]]``) is the ``align_corners=False`` result.
 
 A transposed convolution with stride ``s`` goes the other way from a convolution: each **input**
 pixel scales a copy of the kernel, the copies are placed ``s`` pixels apart in the output and summed
@@ -34,14 +34,13 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ._utils import check_at_least, pair, size_str
+from .._utils import IntOrPair, check_at_least, check_channels_and_groups, init_like_conv, pair, size_str
 
 __all__ = [
     "upsample_nearest", "upsample_bilinear", "transpose_conv2d",
-    "UpsampleNearest", "UpsampleBilinear", "TransposeConv2d",
+    "ScratchUpsampleNearest", "ScratchUpsampleBilinear", "ScratchConvTranspose2d",
 ]
 
-IntOrPair = int | Sequence[int]
 FloatOrPair = float | Sequence[float]
 
 
@@ -196,13 +195,13 @@ def transpose_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
     return out
 
 
-class UpsampleNearest(nn.Module):
+class ScratchUpsampleNearest(nn.Module):
     """Nearest-neighbour upsampling module (see :func:`upsample_nearest`); no parameters."""
 
     def __init__(self, scale_factor: FloatOrPair | None = None, size: IntOrPair | None = None) -> None:
         super().__init__()
         if (scale_factor is None) == (size is None):
-            raise ValueError("UpsampleNearest: give exactly one of scale_factor and size")
+            raise ValueError("ScratchUpsampleNearest: give exactly one of scale_factor and size")
         self.scale_factor = scale_factor
         self.size = size
 
@@ -214,14 +213,14 @@ class UpsampleNearest(nn.Module):
         return f"scale_factor={self.scale_factor}, size={self.size}"
 
 
-class UpsampleBilinear(nn.Module):
+class ScratchUpsampleBilinear(nn.Module):
     """Bilinear upsampling module (see :func:`upsample_bilinear`); no parameters."""
 
     def __init__(self, scale_factor: FloatOrPair | None = None, size: IntOrPair | None = None,
                  align_corners: bool = False) -> None:
         super().__init__()
         if (scale_factor is None) == (size is None):
-            raise ValueError("UpsampleBilinear: give exactly one of scale_factor and size")
+            raise ValueError("ScratchUpsampleBilinear: give exactly one of scale_factor and size")
         self.scale_factor = scale_factor
         self.size = size
         self.align_corners = align_corners
@@ -234,7 +233,7 @@ class UpsampleBilinear(nn.Module):
         return f"scale_factor={self.scale_factor}, size={self.size}, align_corners={self.align_corners}"
 
 
-class TransposeConv2d(nn.Module):
+class ScratchConvTranspose2d(nn.Module):
     """Learnable upsampling: a transposed convolution (see :func:`transpose_conv2d`).
 
     Same arguments, parameter shapes (``weight`` ``(C_in, C_out / groups, k_h, k_w)``), initialisation
@@ -248,33 +247,27 @@ class TransposeConv2d(nn.Module):
                  padding: IntOrPair = 0, output_padding: IntOrPair = 0, groups: int = 1, bias: bool = True,
                  dilation: IntOrPair = 1) -> None:
         super().__init__()
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"TransposeConv2d: groups={groups} must divide both in_channels={in_channels} and "
-                             f"out_channels={out_channels}")
+        check_channels_and_groups(in_channels, out_channels, groups, "ScratchConvTranspose2d")
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = pair(kernel_size, "kernel_size", "TransposeConv2d")
-        self.stride = pair(stride, "stride", "TransposeConv2d")
-        self.padding = pair(padding, "padding", "TransposeConv2d")
-        self.output_padding = pair(output_padding, "output_padding", "TransposeConv2d")
+        self.kernel_size = pair(kernel_size, "kernel_size", "ScratchConvTranspose2d")
+        self.stride = pair(stride, "stride", "ScratchConvTranspose2d")
+        self.padding = pair(padding, "padding", "ScratchConvTranspose2d")
+        self.output_padding = pair(output_padding, "output_padding", "ScratchConvTranspose2d")
         self.groups = groups
-        self.dilation = pair(dilation, "dilation", "TransposeConv2d")
+        self.dilation = pair(dilation, "dilation", "ScratchConvTranspose2d")
         self.weight = nn.Parameter(torch.empty(in_channels, out_channels // groups, *self.kernel_size))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """As ``nn.ConvTranspose2d``: Kaiming-uniform with ``a = sqrt(5)``, bias uniform in ``±1/sqrt(fan_in)``."""
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight[0].numel()  # PyTorch's fan-in of a (C_in, C_out/g, k, k) weight
-            bound = 1 / math.sqrt(fan_in)
-            nn.init.uniform_(self.bias, -bound, bound)
+        init_like_conv(self.weight, self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C_in, H, W) -> (N, C_out, H_out, W_out)``."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"TransposeConv2d expects (N, {self.in_channels}, H, W) inputs, got {tuple(x.shape)}")
+            raise ValueError(f"ScratchConvTranspose2d expects (N, {self.in_channels}, H, W) inputs, got {tuple(x.shape)}")
         return transpose_conv2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
                                 self.groups, self.dilation)
 

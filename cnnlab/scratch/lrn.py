@@ -5,7 +5,7 @@ Networks", NeurIPS 2012, Section 3.3.
 https://papers.nips.cc/paper/4824-imagenet-classification-with-deep-convolutional-neural-networks
 
 The activity ``a^i_{x,y}`` of channel ``i`` at pixel ``(x, y)`` is divided by a power of the summed
-squares of its ``n`` neighbouring channels at the same pixel (the slides' formula, seed 000)::
+squares of its ``n`` neighbouring channels at the same pixel (the paper's Section 3.3 formula)::
 
     b^i = a^i / (k + alpha * sum_{j = max(0, i - n/2)}^{min(N - 1, i + n/2)} (a^j)^2) ** beta
 
@@ -31,14 +31,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["LocalResponseNorm", "local_response_norm"]
+from .._utils import check_int
+
+__all__ = ["ScratchLRN", "local_response_norm"]
 
 
 def _check_args(size: int, alpha: float, beta: float, k: float) -> None:
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"LocalResponseNorm: size (the number n of neighbouring channels) must be an integer >= 1, got {size!r}")
+    check_int(size, "size (the number n of neighbouring channels)", "local_response_norm")
     if alpha < 0 or beta < 0 or k < 0:
-        raise ValueError(f"LocalResponseNorm: alpha, beta and k must be >= 0, got alpha={alpha}, beta={beta}, k={k}")
+        raise ValueError(f"ScratchLRN: alpha, beta and k must be >= 0, got alpha={alpha}, beta={beta}, k={k}")
 
 
 def local_response_norm(
@@ -75,7 +76,7 @@ def local_response_norm(
     return x / denominator
 
 
-class LocalResponseNorm(nn.Module):
+class ScratchLRN(nn.Module):
     """AlexNet's local response normalisation across channels (Krizhevsky et al., 2012).
 
     ``size`` is the paper's ``n``; defaults are the paper's ``n = 5, alpha = 1e-4, beta = 0.75,
