@@ -21,13 +21,13 @@ from .channel_shuffle import ChannelShuffle, channel_shuffle
 from .conv import GroupConv2d, depthwise_conv, effective_kernel_size, grouped_conv, pointwise_conv
 from .conv_norm_act import ConvNormAct, make_activation
 from .drop_path import DropPath, drop_path
-from .helpers import make_divisible
+from .helpers import make_divisible, scale_width
 from .separable import DepthwiseSeparableConv
 from .squeeze_excite import SqueezeExcite
 
 __all__ = [
     "GroupConv2d", "grouped_conv", "depthwise_conv", "pointwise_conv", "effective_kernel_size",
     "ConvNormAct", "make_activation", "DepthwiseSeparableConv", "SqueezeExcite",
-    "channel_shuffle", "ChannelShuffle", "ACTIVATIONS", "get_act_layer", "make_divisible",
+    "channel_shuffle", "ChannelShuffle", "ACTIVATIONS", "get_act_layer", "make_divisible", "scale_width",
     "drop_path", "DropPath",
 ]

@@ -1,7 +1,7 @@
 """Width arithmetic shared by the scalable families (MobileNet, EfficientNet, GhostNet, ...)."""
 from __future__ import annotations
 
-__all__ = ["make_divisible"]
+__all__ = ["make_divisible", "scale_width"]
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None, round_limit: float = 0.9) -> int:
@@ -23,3 +23,13 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None,
     if new_value < round_limit * value:  # rounding down must not lose more than 10 %
         new_value += divisor
     return new_value
+
+
+def scale_width(channels: int, width_mult: float, divisor: int = 8) -> int:
+    """The width of a layer of ``channels`` channels in a network scaled by ``width_mult``:
+    ``make_divisible(channels * width_mult, divisor)``; ``width_mult=1`` keeps multiples of ``divisor``."""
+    if isinstance(width_mult, bool) or not isinstance(width_mult, (int, float)) or not width_mult > 0:
+        raise ValueError(f"width_mult must be a positive number, got {width_mult!r}")
+    if width_mult == 1:
+        return channels
+    return make_divisible(channels * width_mult, divisor)

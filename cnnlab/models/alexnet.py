@@ -21,78 +21,78 @@ Three models live here:
   LRN, 224×224 input with padding 2 in conv1) rather than the 2012 paper's 96/256/384/384/256.
 * ``alexnet_original`` -- the 2012 paper's network: 96/256/384/384/256 channels, 11×11/4 conv1 on
   227×227 inputs, LRN after conv1 and conv2, and the two-GPU split written as ``groups=2``.
-* ``alexnet_cifar`` -- the same five-conv/three-fc block structure adapted for 32×32 images.
-
-``check_image_input`` at the bottom of this file is the input check every Part I model calls at the
-top of ``forward``.
+* ``alexnet_cifar`` -- ``AlexNet`` with ``small_input=True``: the same layers with a 32×32 stem.
 """
 from __future__ import annotations
 
-import torch
+from typing import Callable
+
 from torch import nn
 
+from ..layers import make_activation, scale_width
+from ._base import ImageClassifier
 from ._registry import register_model
-from ._utils import check_image_input, scale_channels
 
-__all__ = [
-    "AlexNet", "AlexNetOriginal", "AlexNetCIFAR",
-    "alexnet", "alexnet_original", "alexnet_cifar",
-    "check_image_input", "scale_channels",
-]
+__all__ = ["AlexNet", "AlexNetOriginal", "alexnet", "alexnet_original", "alexnet_cifar"]
 
 
-class AlexNet(nn.Module):
+class AlexNet(ImageClassifier):
     """AlexNet as torchvision builds it: the one-GPU "One weird trick" variant (Krizhevsky 2014).
 
     Departures from the 2012 paper: 64/192/384/256/256 instead of 96/256/384/384/256 filters, no
     local response normalisation, no two-GPU grouping, padding 2 in conv1 so that a 224×224 input
     gives 55×55 (the paper's 227×227 does so without padding), an ``AdaptiveAvgPool2d((6, 6))`` so
     other input sizes reach the classifier as 6×6×256, and dropout *before* fc6 and fc7.
+
+    ``small_input=True`` (``alexnet_cifar``) adapts it to 32×32 images with the same layers: a 3×3
+    stride-1 conv1 instead of 11×11 stride 4, the overlapping 3×3/2 poolings padded by 1
+    (32 -> 16 -> 8 -> 4), a 4×4 map into a classifier of ``hidden_features`` (default 512 instead of
+    4096) units. ``width_mult`` scales every width (rounded to multiples of 8).
     """
 
-    def __init__(self, num_classes: int = 1000, dropout: float = 0.5, in_channels: int = 3,
-                 name: str = "alexnet") -> None:
-        super().__init__()
-        self.name = name
-        self.in_channels = in_channels
-        self.default_input_size = (in_channels, 224, 224)
-        self.min_input_size = (63, 63)  # 63 -> 15 -> 7 -> 7 -> 3 -> 3 -> 1; at 62 the last pool gets 2×2
+    def __init__(self, num_classes: int = 1000, in_channels: int = 3, *, small_input: bool = False,
+                 width_mult: float = 1.0, hidden_features: int | None = None, dropout: float = 0.5,
+                 act_layer: Callable[..., nn.Module] = nn.ReLU) -> None:
+        if small_input:  # every pooling is padded, so any size reaches the classifier
+            super().__init__(num_classes, in_channels, input_size=(32, 32), min_input_size=(1, 1))
+        else:  # 63 -> 15 -> 7 -> 7 -> 3 -> 3 -> 1; at 62 the last pool gets 2×2
+            super().__init__(num_classes, in_channels, input_size=(224, 224), min_input_size=(63, 63))
+        c1, c2, c3, c4, c5 = (scale_width(c, width_mult) for c in (64, 192, 384, 256, 256))
+        hidden = scale_width(hidden_features or (512 if small_input else 4096), width_mult)
+        pool_padding = 1 if small_input else 0
+        pool_out = 4 if small_input else 6
+        if small_input:
+            conv1 = nn.Conv2d(in_channels, c1, kernel_size=3, stride=1, padding=1)  # 32×32
+        else:
+            conv1 = nn.Conv2d(in_channels, c1, kernel_size=11, stride=4, padding=2)  # 55×55 at 224
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 64, kernel_size=11, stride=4, padding=2),  # 0: 55×55×64
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2),  # 2: 27×27×64 (overlapping pooling)
-            nn.Conv2d(64, 192, kernel_size=5, padding=2),  # 3: 27×27×192
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2),  # 5: 13×13×192
-            nn.Conv2d(192, 384, kernel_size=3, padding=1),  # 6: 13×13×384
-            nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, kernel_size=3, padding=1),  # 8: 13×13×256
-            nn.ReLU(inplace=True),
-            nn.Conv2d(256, 256, kernel_size=3, padding=1),  # 10: 13×13×256
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2),  # 12: 6×6×256
+            conv1,  # 0
+            make_activation(act_layer),
+            nn.MaxPool2d(kernel_size=3, stride=2, padding=pool_padding),  # 2: 27×27 (overlapping pooling)
+            nn.Conv2d(c1, c2, kernel_size=5, padding=2),  # 3: 27×27×192
+            make_activation(act_layer),
+            nn.MaxPool2d(kernel_size=3, stride=2, padding=pool_padding),  # 5: 13×13
+            nn.Conv2d(c2, c3, kernel_size=3, padding=1),  # 6: 13×13×384
+            make_activation(act_layer),
+            nn.Conv2d(c3, c4, kernel_size=3, padding=1),  # 8: 13×13×256
+            make_activation(act_layer),
+            nn.Conv2d(c4, c5, kernel_size=3, padding=1),  # 10: 13×13×256
+            make_activation(act_layer),
+            nn.MaxPool2d(kernel_size=3, stride=2, padding=pool_padding),  # 12: 6×6×256 (sizes at 224×224)
         )
-        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.avgpool = nn.AdaptiveAvgPool2d((pool_out, pool_out))
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout),
-            nn.Linear(256 * 6 * 6, 4096),  # 1: fc6
-            nn.ReLU(inplace=True),
+            nn.Linear(c5 * pool_out * pool_out, hidden),  # 1: fc6
+            make_activation(act_layer),
             nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096),  # 4: fc7
-            nn.ReLU(inplace=True),
-            nn.Linear(4096, num_classes),  # 6: fc8
+            nn.Linear(hidden, hidden),  # 4: fc7
+            make_activation(act_layer),
+            nn.Linear(hidden, num_classes),  # 6: fc8
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, in_channels, H, W) with H, W >= 63 (224 by design) -> (N, num_classes) logits."""
-        check_image_input(x, self.name, self.in_channels, self.min_input_size)
-        x = self.features(x)  # (N, 256, 6, 6) at 224×224
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)  # (N, 9216)
-        return self.classifier(x)
 
-
-class AlexNetOriginal(nn.Module):
+class AlexNetOriginal(ImageClassifier):
     """The 2012 paper's AlexNet: 96/256/384/384/256 filters on 227×227×3 inputs, with LRN.
 
     ``two_gpu_groups=True`` writes the paper's split over two GPUs as grouped convolutions: conv2,
@@ -115,43 +115,36 @@ class AlexNetOriginal(nn.Module):
     227×227 inputs and lets the network run on other sizes (e.g. 224×224).
     """
 
-    def __init__(self, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5,
-                 two_gpu_groups: bool = True, lrn_alpha: float = 1e-4, init_weights: bool = True,
-                 name: str = "alexnet_original") -> None:
-        super().__init__()
-        self.name = name
-        self.in_channels = in_channels
-        self.default_input_size = (in_channels, 227, 227)
-        self.min_input_size = (67, 67)  # 67 -> 15 -> 7 -> 7 -> 3 -> 3 -> 1
+    def __init__(self, num_classes: int = 1000, in_channels: int = 3, *, dropout: float = 0.5,
+                 act_layer: Callable[..., nn.Module] = nn.ReLU, two_gpu_groups: bool = True,
+                 lrn_alpha: float = 1e-4, init_weights: bool = True) -> None:
+        # 67 -> 15 -> 7 -> 7 -> 3 -> 3 -> 1
+        super().__init__(num_classes, in_channels, input_size=(227, 227), min_input_size=(67, 67))
         g = 2 if two_gpu_groups else 1
-
-        def lrn() -> nn.LocalResponseNorm:
-            return nn.LocalResponseNorm(size=5, alpha=5 * lrn_alpha, beta=0.75, k=2.0)
-
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 96, kernel_size=11, stride=4),  # 0 conv1: (227-11)/4+1 = 55 -> 55×55×96
-            nn.ReLU(inplace=True),
-            lrn(),  # 2
+            make_activation(act_layer),
+            paper_lrn(lrn_alpha),  # 2
             nn.MaxPool2d(kernel_size=3, stride=2),  # 3: 27×27×96
             nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=g),  # 4 conv2: 27×27×256
-            nn.ReLU(inplace=True),
-            lrn(),  # 6
+            make_activation(act_layer),
+            paper_lrn(lrn_alpha),  # 6
             nn.MaxPool2d(kernel_size=3, stride=2),  # 7: 13×13×256
             nn.Conv2d(256, 384, kernel_size=3, padding=1),  # 8 conv3 (across both GPUs): 13×13×384
-            nn.ReLU(inplace=True),
+            make_activation(act_layer),
             nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=g),  # 10 conv4: 13×13×384
-            nn.ReLU(inplace=True),
+            make_activation(act_layer),
             nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=g),  # 12 conv5: 13×13×256
-            nn.ReLU(inplace=True),
+            make_activation(act_layer),
             nn.MaxPool2d(kernel_size=3, stride=2),  # 14: 6×6×256
         )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
         self.classifier = nn.Sequential(
             nn.Linear(256 * 6 * 6, 4096),  # 0 fc6
-            nn.ReLU(inplace=True),
+            make_activation(act_layer),
             nn.Dropout(p=dropout),  # "dropout in the first two fully-connected layers"
             nn.Linear(4096, 4096),  # 3 fc7
-            nn.ReLU(inplace=True),
+            make_activation(act_layer),
             nn.Dropout(p=dropout),
             nn.Linear(4096, num_classes),  # 6 fc8
         )
@@ -162,81 +155,27 @@ class AlexNetOriginal(nn.Module):
                     nn.init.normal_(m.weight, mean=0.0, std=0.01)
                     nn.init.constant_(m.bias, 1.0 if m in ones else 0.0)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, in_channels, H, W) with H, W >= 67 (227 by design) -> (N, num_classes) logits."""
-        check_image_input(x, self.name, self.in_channels, self.min_input_size)
-        x = self.features(x)  # (N, 256, 6, 6) at 227×227
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)  # (N, 9216)
-        return self.classifier(x)
+
+def paper_lrn(alpha: float = 1e-4) -> nn.LocalResponseNorm:
+    """AlexNet's LRN (Section 3.3: n=5, k=2, beta=0.75) as PyTorch's module. The paper's ``alpha``
+    multiplies the *sum* of the squares over the window, ``nn.LocalResponseNorm``'s their *mean*,
+    hence ``5 * alpha``. ZFNet uses the same layer."""
+    return nn.LocalResponseNorm(size=5, alpha=5 * alpha, beta=0.75, k=2.0)
 
 
-class AlexNetCIFAR(nn.Module):
-    """AlexNet's block structure for 32×32 images.
-
-    Adapted for 32×32 inputs: a 3×3 stride-1 conv1 instead of 11×11 stride 4, the overlapping 3×3
-    stride-2 poolings padded by 1 (32 -> 16 -> 8 -> 4), a 4×4 map into the classifier, and
-    ``hidden_features`` (512) instead of 4096 units in fc6 and fc7. All widths (channels and hidden
-    units) are multiplied by ``width_mult``, so ``width_mult=0.25`` trains in seconds on a CPU.
-    """
-
-    def __init__(self, num_classes: int = 10, in_channels: int = 3, width_mult: float = 1.0,
-                 hidden_features: int = 512, dropout: float = 0.5, name: str = "alexnet_cifar") -> None:
-        super().__init__()
-        self.name = name
-        self.in_channels = in_channels
-        self.default_input_size = (in_channels, 32, 32)
-        self.min_input_size = (1, 1)  # every pooling is padded, so any size reaches the classifier
-        c1, c2, c3, c4, c5 = (scale_channels(c, width_mult) for c in (64, 192, 384, 256, 256))
-        hidden = scale_channels(hidden_features, width_mult)
-        self.features = nn.Sequential(
-            nn.Conv2d(in_channels, c1, kernel_size=3, padding=1),  # 0: 32×32
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2, padding=1),  # 2: 16×16
-            nn.Conv2d(c1, c2, kernel_size=5, padding=2),  # 3: 16×16
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2, padding=1),  # 5: 8×8
-            nn.Conv2d(c2, c3, kernel_size=3, padding=1),  # 6: 8×8
-            nn.ReLU(inplace=True),
-            nn.Conv2d(c3, c4, kernel_size=3, padding=1),  # 8: 8×8
-            nn.ReLU(inplace=True),
-            nn.Conv2d(c4, c5, kernel_size=3, padding=1),  # 10: 8×8
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2, padding=1),  # 12: 4×4
-        )
-        self.avgpool = nn.AdaptiveAvgPool2d((4, 4))
-        self.classifier = nn.Sequential(
-            nn.Dropout(p=dropout),
-            nn.Linear(c5 * 4 * 4, hidden),
-            nn.ReLU(inplace=True),
-            nn.Dropout(p=dropout),
-            nn.Linear(hidden, hidden),
-            nn.ReLU(inplace=True),
-            nn.Linear(hidden, num_classes),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, in_channels, 32, 32) -> (N, num_classes) logits."""
-        check_image_input(x, self.name, self.in_channels, self.min_input_size)
-        x = self.features(x)  # (N, c5, 4, 4) at 32×32
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        return self.classifier(x)
-
-
-@register_model()
+@register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def alexnet(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> AlexNet:
     """AlexNet, torchvision's one-GPU variant ("One weird trick", Krizhevsky 2014) of Krizhevsky et al. (2012)."""
-    return AlexNet(num_classes=num_classes, in_channels=in_channels, **kwargs)
+    return AlexNet(num_classes, in_channels, **kwargs)
 
 
-@register_model()
+@register_model(input_size=(3, 227, 227), tags=("imagenet", "paper"))
 def alexnet_original(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> AlexNetOriginal:
     """AlexNet as in "ImageNet Classification with Deep Convolutional Neural Networks" (Krizhevsky et al., 2012)."""
-    return AlexNetOriginal(num_classes=num_classes, in_channels=in_channels, **kwargs)
+    return AlexNetOriginal(num_classes, in_channels, **kwargs)
 
 
-@register_model()
-def alexnet_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> AlexNetCIFAR:
+@register_model(input_size=(3, 32, 32), tags=("cifar", "adapted"))
+def alexnet_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> AlexNet:
     """AlexNet (Krizhevsky et al., 2012) adapted for 32×32 inputs: 3×3 stride-1 conv1, padded pools, 512-unit classifier."""
-    return AlexNetCIFAR(num_classes=num_classes, in_channels=in_channels, **kwargs)
+    return AlexNet(num_classes, in_channels, small_input=True, **kwargs)

@@ -14,7 +14,7 @@ auxiliary classifiers on inception4a and inception4d add their losses during tra
 The layout is torchvision's (``conv1`` ... ``inception5b``, ``aux1``, ``aux2``, ``fc``), so that
 torchvision's weights load with ``strict=True``. Two departures from the paper come with it:
 
-* every convolution is ``BasicConv2d``: conv (no bias) -> BatchNorm (eps 1e-3) -> ReLU. The paper
+* every convolution is ``basic_conv``: conv (no bias) -> BatchNorm (eps 1e-3) -> ReLU. The paper
   (2014) predates batch normalisation and used conv + bias -> ReLU, plus LRN after the stem.
 * the "5×5" branch of ``Inception`` uses a 3×3 kernel, a known torchvision bug
   (https://github.com/pytorch/vision/issues/906) kept so that its weights load. Pass
@@ -25,18 +25,20 @@ with stride 3, which gives 4×4 on the 14×14 maps), and a 2×2 max pool (not 3�
 """
 from __future__ import annotations
 
+import functools
 from collections import namedtuple
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..layers import ConvNormAct, scale_width
+from ._base import ImageClassifier
 from ._registry import register_model
-from ._utils import check_image_input, scale_channels
 
 __all__ = [
-    "GoogLeNet", "GoogLeNetOutputs", "Inception", "NaiveInception", "InceptionAux", "BasicConv2d",
+    "GoogLeNet", "GoogLeNetOutputs", "Inception", "NaiveInception", "InceptionAux", "basic_conv",
     "googlenet", "googlenet_cifar",
 ]
 
@@ -58,23 +60,19 @@ INCEPTION_CFGS: dict[str, tuple[int, int, int, int, int, int]] = {
 }
 
 
-class BasicConv2d(nn.Module):
-    """conv (no bias) -> BatchNorm -> ReLU; ``kwargs`` (kernel_size, stride, padding) go to the conv.
+def basic_conv(in_channels: int, out_channels: int, kernel_size: int | tuple[int, int] = 1,
+               stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+               norm_layer: Callable[[int], nn.Module] | None = None,
+               act_layer: Callable[..., nn.Module] = nn.ReLU) -> ConvNormAct:
+    """torchvision's ``BasicConv2d``: conv (no bias) -> BatchNorm (``eps=0.001``) -> ReLU, with its
+    ``state_dict`` keys (``conv.weight``, ``bn.*``). ``(N, in_channels, H, W) -> (N, out_channels, H', W')``.
 
-    ``(N, in_channels, H, W) -> (N, out_channels, H', W')``. BatchNorm is torchvision's addition
-    (``eps=0.001``, as in its ported weights); the paper's layers were conv + bias -> ReLU.
+    BatchNorm is torchvision's addition (as in its ported weights); the paper's layers were
+    conv + bias -> ReLU. Inception v3 reuses this block.
     """
-
-    def __init__(self, in_channels: int, out_channels: int,
-                 norm_layer: Callable[[int], nn.Module] | None = None, **kwargs: Any) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, bias=False, **kwargs)
-        self.bn = norm_layer(out_channels) if norm_layer is not None else nn.BatchNorm2d(out_channels, eps=0.001)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)
-        x = self.bn(x)
-        return F.relu(x, inplace=True)
+    norm_layer = norm_layer or functools.partial(nn.BatchNorm2d, eps=0.001)
+    return ConvNormAct(in_channels, out_channels, kernel_size, stride, padding, norm_layer=norm_layer,
+                       act_layer=act_layer, named=True)
 
 
 class Inception(nn.Module):
@@ -91,7 +89,7 @@ class Inception(nn.Module):
     ``kernel_size_5x5`` defaults to 3, torchvision's known bug kept for weight compatibility
     (https://github.com/pytorch/vision/issues/906); use 5 for the paper's module.
     ``conv_block(in, out, kernel_size=..., padding=...)`` builds each convolution (default
-    ``BasicConv2d``; ``functools.partial(nn.Conv2d, bias=False)`` gives bare convolutions).
+    ``basic_conv``; ``functools.partial(nn.Conv2d, bias=False)`` gives bare convolutions).
     """
 
     def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int,
@@ -99,7 +97,7 @@ class Inception(nn.Module):
                  kernel_size_5x5: int = 3) -> None:
         super().__init__()
         if conv_block is None:
-            conv_block = BasicConv2d
+            conv_block = basic_conv
         self.out_channels = ch1x1 + ch3x3 + ch5x5 + pool_proj
         self.branch1 = conv_block(in_channels, ch1x1, kernel_size=1)
         self.branch2 = nn.Sequential(
@@ -138,7 +136,7 @@ class NaiveInception(nn.Module):
                  conv_block: Optional[Callable[..., nn.Module]] = None) -> None:
         super().__init__()
         if conv_block is None:
-            conv_block = BasicConv2d
+            conv_block = basic_conv
         self.out_channels = ch1x1 + ch3x3 + ch5x5 + in_channels
         self.branch1 = conv_block(in_channels, ch1x1, kernel_size=1)
         self.branch2 = conv_block(in_channels, ch3x3, kernel_size=3, padding=1)
@@ -166,7 +164,7 @@ class InceptionAux(nn.Module):
                  hidden_features: int = 1024) -> None:
         super().__init__()
         if conv_block is None:
-            conv_block = BasicConv2d
+            conv_block = basic_conv
         self.pool_size = pool_size
         self.conv = conv_block(in_channels, conv_channels, kernel_size=1)
         self.fc1 = nn.Linear(conv_channels * pool_size * pool_size, hidden_features)
@@ -182,52 +180,49 @@ class InceptionAux(nn.Module):
         return self.fc2(x)
 
 
-class GoogLeNet(nn.Module):
+class GoogLeNet(ImageClassifier):
     """GoogLeNet with torchvision's layout.
 
     In training mode with ``aux_logits=True``, ``forward`` returns ``GoogLeNetOutputs(logits,
     aux_logits2, aux_logits1)``; otherwise (eval mode, or no auxiliary heads) the logits tensor.
     ``transform_input`` re-normalises inputs from ImageNet's mean/std to [-1, 1] as the original
-    (ported) weights expect. ``small_input=True`` builds the 32×32 variant (see ``googlenet_cifar``);
-    ``width_mult`` scales every width.
+    (ported) weights expect. ``small_input=True`` builds the 32×32 variant (``googlenet_cifar``: a
+    3×3 stride-1 conv1 and no max pool after conv3, so that the Inception stages run at 16×16, 8×8
+    and 4×4 instead of 28, 14 and 7); ``width_mult`` scales every width (multiples of 8).
     """
 
-    def __init__(self, num_classes: int = 1000, aux_logits: bool = True, transform_input: bool = False,
+    def __init__(self, num_classes: int = 1000, in_channels: int = 3, *, small_input: bool = False,
+                 width_mult: float = 1.0, aux_logits: bool = True, transform_input: bool = False,
                  init_weights: Optional[bool] = True, dropout: float = 0.2, dropout_aux: float = 0.7,
-                 in_channels: int = 3, small_input: bool = False, width_mult: float = 1.0,
-                 kernel_size_5x5: int = 3, name: str = "googlenet") -> None:
-        super().__init__()
+                 kernel_size_5x5: int = 3, norm_layer: Callable[[int], nn.Module] | None = None,
+                 act_layer: Callable[..., nn.Module] = nn.ReLU) -> None:
+        if small_input:  # 4 -> 2 -> 1 -> 1 (ceil-mode pools); at 3 maxpool3 gets 1×1
+            super().__init__(num_classes, in_channels, input_size=(32, 32), min_input_size=(4, 4))
+        else:  # 15 -> 8 -> 4 -> 2 -> 1 -> 1 (torchvision's meta min_size)
+            super().__init__(num_classes, in_channels, input_size=(224, 224), min_input_size=(15, 15))
         if transform_input and in_channels != 3:
-            raise ValueError(f"{name}: transform_input re-normalises RGB images and needs in_channels=3, "
+            raise ValueError(f"GoogLeNet: transform_input re-normalises RGB images and needs in_channels=3, "
                              f"got in_channels={in_channels}")
-        self.name = name
-        self.in_channels = in_channels
         self.aux_logits = aux_logits
         self.transform_input = transform_input
-        if small_input:
-            self.default_input_size = (in_channels, 32, 32)
-            self.min_input_size = (4, 4)  # 4 -> 2 -> 1 -> 1 (ceil-mode pools); at 3 maxpool3 gets 1×1
-        else:
-            self.default_input_size = (in_channels, 224, 224)
-            self.min_input_size = (15, 15)  # 15 -> 8 -> 4 -> 2 -> 1 -> 1 (torchvision's meta min_size)
-        s = lambda c: scale_channels(c, width_mult)  # noqa: E731
+        conv = functools.partial(basic_conv, norm_layer=norm_layer, act_layer=act_layer)
+        s = functools.partial(scale_width, width_mult=width_mult)
 
-        def inception(key: str, ch_in: int) -> nn.Module:
-            return Inception(ch_in, *(s(c) for c in INCEPTION_CFGS[key]), kernel_size_5x5=kernel_size_5x5)
+        def inception(key: str, ch_in: int) -> Inception:
+            return Inception(ch_in, *(s(c) for c in INCEPTION_CFGS[key]), conv_block=conv,
+                             kernel_size_5x5=kernel_size_5x5)
 
         if small_input:
-            # adapted for 32×32: a 3×3 stride-1 conv1 and no max pool after conv3, so that the
-            # Inception stages run at 16×16, 8×8 and 4×4 (instead of 28, 14 and 7)
-            self.conv1 = BasicConv2d(in_channels, s(64), kernel_size=3, stride=1, padding=1)  # 32×32
+            self.conv1 = conv(in_channels, s(64), kernel_size=3, stride=1, padding=1)  # 32×32
             self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)  # 16×16
-            self.conv2 = BasicConv2d(s(64), s(64), kernel_size=1)
-            self.conv3 = BasicConv2d(s(64), s(192), kernel_size=3, padding=1)
+            self.conv2 = conv(s(64), s(64), kernel_size=1)
+            self.conv3 = conv(s(64), s(192), kernel_size=3, padding=1)
             self.maxpool2 = nn.Identity()
         else:
-            self.conv1 = BasicConv2d(in_channels, s(64), kernel_size=7, stride=2, padding=3)  # 112×112
+            self.conv1 = conv(in_channels, s(64), kernel_size=7, stride=2, padding=3)  # 112×112
             self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)  # 56×56
-            self.conv2 = BasicConv2d(s(64), s(64), kernel_size=1)
-            self.conv3 = BasicConv2d(s(64), s(192), kernel_size=3, padding=1)
+            self.conv2 = conv(s(64), s(64), kernel_size=1)
+            self.conv3 = conv(s(64), s(192), kernel_size=3, padding=1)
             self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)  # 28×28
 
         self.inception3a = inception("inception3a", s(192))
@@ -245,7 +240,7 @@ class GoogLeNet(nn.Module):
         self.inception5b = inception("inception5b", self.inception5a.out_channels)
 
         if aux_logits:
-            aux = dict(dropout=dropout_aux, pool_size=2 if small_input else 4,
+            aux = dict(conv_block=conv, dropout=dropout_aux, pool_size=2 if small_input else 4,
                        conv_channels=s(128), hidden_features=s(1024))
             self.aux1 = InceptionAux(self.inception4a.out_channels, num_classes, **aux)
             self.aux2 = InceptionAux(self.inception4d.out_channels, num_classes, **aux)
@@ -275,10 +270,10 @@ class GoogLeNet(nn.Module):
         x_ch2 = torch.unsqueeze(x[:, 2], 1) * (0.225 / 0.5) + (0.406 - 0.5) / 0.5
         return torch.cat((x_ch0, x_ch1, x_ch2), 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor | GoogLeNetOutputs:
-        """(N, in_channels, H, W), H, W >= 15 (224 by design; 32 for ``small_input``) -> (N, num_classes)
-        logits, or ``GoogLeNetOutputs`` of three such tensors in training mode with ``aux_logits``."""
-        check_image_input(x, self.name, self.in_channels, self.min_input_size)
+    def _body(self, x: torch.Tensor, aux: list[torch.Tensor] | None) -> torch.Tensor:
+        """Stem and Inception stages; appends the auxiliary logits to ``aux`` when it is a list.
+        Shapes below are for a 224×224 input at full width (``googlenet_cifar``: 16/8/4/2 instead
+        of 28/14/7)."""
         x = self._transform_input(x)
         x = self.conv1(x)  # (N, 64, 112, 112)
         x = self.maxpool1(x)  # (N, 64, 56, 56)
@@ -290,37 +285,56 @@ class GoogLeNet(nn.Module):
         x = self.inception3b(x)  # (N, 480, 28, 28)
         x = self.maxpool3(x)  # (N, 480, 14, 14)
         x = self.inception4a(x)  # (N, 512, 14, 14)
-        aux1 = self.aux1(x) if self.aux1 is not None and self.training else None
+        if aux is not None and self.aux1 is not None:
+            aux.append(self.aux1(x))
         x = self.inception4b(x)  # (N, 512, 14, 14)
         x = self.inception4c(x)  # (N, 512, 14, 14)
         x = self.inception4d(x)  # (N, 528, 14, 14)
-        aux2 = self.aux2(x) if self.aux2 is not None and self.training else None
+        if aux is not None and self.aux2 is not None:
+            aux.append(self.aux2(x))
         x = self.inception4e(x)  # (N, 832, 14, 14)
         x = self.maxpool4(x)  # (N, 832, 7, 7)
         x = self.inception5a(x)  # (N, 832, 7, 7)
         x = self.inception5b(x)  # (N, 1024, 7, 7)
+        return x
 
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, in_channels, H, W) -> (N, 1024, H/32, W/32)`` (no auxiliary heads)."""
+        return self._body(x, aux=None)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """``(N, 1024, h, w) -> (N, num_classes)``: global average pooling, dropout, fc."""
         x = self.avgpool(x)  # (N, 1024, 1, 1)
         x = torch.flatten(x, 1)  # (N, 1024)
         x = self.dropout(x)
-        x = self.fc(x)  # (N, num_classes)
-        if self.training and self.aux_logits:
+        return x if pre_logits else self.fc(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | GoogLeNetOutputs:
+        """(N, in_channels, H, W), H, W >= 15 (224 by design; 32 for ``small_input``) -> (N, num_classes)
+        logits, or ``GoogLeNetOutputs`` of three such tensors in training mode with ``aux_logits``."""
+        self.check_input(x)
+        with_aux = self.training and self.aux_logits
+        aux: list[torch.Tensor] = []
+        x = self._body(x, aux if with_aux else None)
+        x = self.forward_head(x)  # (N, num_classes)
+        if with_aux:
+            aux1, aux2 = aux
             return GoogLeNetOutputs(x, aux2, aux1)
         return x
 
 
-@register_model()
+@register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def googlenet(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> GoogLeNet:
     """GoogLeNet (Inception v1) from "Going Deeper with Convolutions" (Szegedy et al., 2014), torchvision's layout."""
-    return GoogLeNet(num_classes=num_classes, in_channels=in_channels, name="googlenet", **kwargs)
+    return GoogLeNet(num_classes, in_channels, **kwargs)
 
 
-@register_model()
+@register_model(input_size=(3, 32, 32), tags=("cifar", "adapted"))
 def googlenet_cifar(num_classes: int = 10, in_channels: int = 3, aux_logits: bool = False,
                     kernel_size_5x5: int = 5, **kwargs) -> GoogLeNet:
     """GoogLeNet (Szegedy et al., 2014) adapted for 32×32 inputs: 3×3 stride-1 conv1, Inception stages at 16/8/4."""
     # Our own variant, free of torchvision's weights: the 5×5 branches are 5×5 as in the paper, and
     # the auxiliary heads are off by default so that forward() returns plain logits for simple
     # training loops (pass aux_logits=True to train with them).
-    return GoogLeNet(num_classes=num_classes, in_channels=in_channels, aux_logits=aux_logits,
-                     small_input=True, kernel_size_5x5=kernel_size_5x5, name="googlenet_cifar", **kwargs)
+    return GoogLeNet(num_classes, in_channels, small_input=True, aux_logits=aux_logits,
+                     kernel_size_5x5=kernel_size_5x5, **kwargs)

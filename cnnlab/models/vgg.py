@@ -13,16 +13,20 @@ The layout (``features``, ``avgpool``, ``classifier`` and their indices) is torc
 torchvision's weights load with ``strict=True``. Departures from the paper: the ``_bn`` models add
 batch normalisation (Ioffe & Szegedy 2015, after VGG), an ``AdaptiveAvgPool2d((7, 7))`` lets inputs
 other than 224×224 reach the classifier, and configurations A-LRN and C (with 1×1 convs) are left out.
+
+``<name>_cifar`` is the same class with ``small_input=True``: all five stages are kept (32 -> 1), so
+the last map is 1×1×512 and the classifier 512 -> 512 -> 512 -> classes instead of
+25088 -> 4096 -> 4096 -> classes; ``width_mult`` scales every width (rounded to multiples of 8).
 """
 from __future__ import annotations
 
-from typing import Union
+from typing import Callable, Union
 
-import torch
 from torch import nn
 
+from ..layers import make_activation, scale_width
+from ._base import ImageClassifier
 from ._registry import register_model
-from ._utils import check_image_input, scale_channels
 
 __all__ = [
     "VGG", "cfgs", "make_layers",
@@ -39,49 +43,59 @@ cfgs: dict[str, list[Union[str, int]]] = {
 }
 
 
-def make_layers(cfg: list[Union[str, int]], batch_norm: bool = False, in_channels: int = 3,
-                width_mult: float = 1.0) -> nn.Sequential:
-    """The convolutional part of a VGG from one of ``cfgs``: (N, in_channels, H, W) -> (N, C_last, H/32, W/32)."""
+def make_layers(cfg: list[Union[str, int]], in_channels: int = 3, *,
+                norm_layer: Callable[[int], nn.Module] | None = None,
+                act_layer: Callable[..., nn.Module] = nn.ReLU, width_mult: float = 1.0) -> nn.Sequential:
+    """The convolutional part of a VGG from one of ``cfgs``: ``(N, in_channels, H, W) -> (N, C_last, H/32, W/32)``.
+    Each int is a 3×3 conv (padding 1) -> [norm] -> activation; ``"M"`` a 2×2/2 max pool."""
     layers: list[nn.Module] = []
     for v in cfg:
         if v == "M":
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
             continue
-        out_channels = scale_channels(int(v), width_mult)
+        out_channels = scale_width(int(v), width_mult)
         layers.append(nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1))
-        if batch_norm:
-            layers.append(nn.BatchNorm2d(out_channels))
-        layers.append(nn.ReLU(inplace=True))
+        if norm_layer is not None:
+            layers.append(norm_layer(out_channels))
+        layers.append(make_activation(act_layer))
         in_channels = out_channels
     return nn.Sequential(*layers)
 
 
-class VGG(nn.Module):
+class VGG(ImageClassifier):
     """A VGG network: ``features`` (from ``make_layers``), ``avgpool`` and a three-layer classifier.
 
-    The defaults give the ImageNet network (7×7×512 -> 4096 -> 4096 -> classes); the ``*_cifar``
-    factories pass ``avgpool_size=1`` and ``hidden_features=512`` for 32×32 inputs.
+    ``cfg`` is a key of ``cfgs`` ("A", "B", "D", "E") or a list in their format; ``batch_norm``
+    adds ``norm_layer`` (default ``nn.BatchNorm2d``) after every conv. The defaults give the
+    ImageNet network (7×7×512 -> 4096 -> 4096 -> classes); ``small_input=True`` the 32×32 one
+    (1×1×512 -> 512 -> 512 -> classes).
     """
 
-    def __init__(self, features: nn.Module, num_classes: int = 1000, init_weights: bool = True,
-                 dropout: float = 0.5, *, in_channels: int = 3, feature_channels: int = 512,
-                 avgpool_size: int = 7, hidden_features: int = 4096, name: str = "vgg",
-                 default_input_size: tuple[int, int, int] | None = None) -> None:
-        super().__init__()
-        self.name = name
-        self.in_channels = in_channels
-        self.default_input_size = default_input_size or (in_channels, 224, 224)
-        self.min_input_size = (32, 32)  # five 2×2 poolings: 32 -> 16 -> 8 -> 4 -> 2 -> 1
-        self.features = features
-        self.avgpool = nn.AdaptiveAvgPool2d((avgpool_size, avgpool_size))
+    def __init__(self, num_classes: int = 1000, in_channels: int = 3, *, cfg: str | list = "D",
+                 batch_norm: bool = False, small_input: bool = False, width_mult: float = 1.0,
+                 hidden_features: int | None = None, dropout: float = 0.5,
+                 norm_layer: Callable[[int], nn.Module] | None = None,
+                 act_layer: Callable[..., nn.Module] = nn.ReLU, init_weights: bool = True) -> None:
+        # five 2×2 poolings: 32 -> 16 -> 8 -> 4 -> 2 -> 1
+        super().__init__(num_classes, in_channels, input_size=(32, 32) if small_input else (224, 224),
+                         min_input_size=(32, 32))
+        layout = cfgs[cfg] if isinstance(cfg, str) else list(cfg)
+        if batch_norm and norm_layer is None:
+            norm_layer = nn.BatchNorm2d
+        self.features = make_layers(layout, in_channels, norm_layer=norm_layer if batch_norm else None,
+                                    act_layer=act_layer, width_mult=width_mult)
+        feature_channels = scale_width([v for v in layout if v != "M"][-1], width_mult)
+        pool = 1 if small_input else 7
+        hidden = scale_width(hidden_features or (512 if small_input else 4096), width_mult)
+        self.avgpool = nn.AdaptiveAvgPool2d((pool, pool))
         self.classifier = nn.Sequential(
-            nn.Linear(feature_channels * avgpool_size * avgpool_size, hidden_features),  # 0 fc6
-            nn.ReLU(True),
+            nn.Linear(feature_channels * pool * pool, hidden),  # 0 fc6
+            make_activation(act_layer),
             nn.Dropout(p=dropout),
-            nn.Linear(hidden_features, hidden_features),  # 3 fc7
-            nn.ReLU(True),
+            nn.Linear(hidden, hidden),  # 3 fc7
+            make_activation(act_layer),
             nn.Dropout(p=dropout),
-            nn.Linear(hidden_features, num_classes),  # 6 fc8
+            nn.Linear(hidden, num_classes),  # 6 fc8
         )
         if init_weights:  # torchvision's initialisation (the paper pre-trained A and copied its layers)
             for m in self.modules():
@@ -96,100 +110,74 @@ class VGG(nn.Module):
                     nn.init.normal_(m.weight, 0, 0.01)
                     nn.init.constant_(m.bias, 0)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, in_channels, H, W) with H, W >= 32 -> (N, num_classes) logits."""
-        check_image_input(x, self.name, self.in_channels, self.min_input_size)
-        x = self.features(x)  # (N, 512, 7, 7) at 224×224
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        return self.classifier(x)
 
-
-def _vgg(cfg: str, batch_norm: bool, name: str, num_classes: int, in_channels: int, **kwargs) -> VGG:
-    features = make_layers(cfgs[cfg], batch_norm=batch_norm, in_channels=in_channels)
-    return VGG(features, num_classes=num_classes, in_channels=in_channels, name=name, **kwargs)
-
-
-def _vgg_cifar(cfg: str, batch_norm: bool, name: str, num_classes: int, in_channels: int,
-               width_mult: float = 1.0, hidden_features: int = 512, **kwargs) -> VGG:
-    features = make_layers(cfgs[cfg], batch_norm=batch_norm, in_channels=in_channels, width_mult=width_mult)
-    return VGG(features, num_classes=num_classes, in_channels=in_channels, name=name,
-               feature_channels=scale_channels(512, width_mult), avgpool_size=1,
-               hidden_features=scale_channels(hidden_features, width_mult),
-               default_input_size=(in_channels, 32, 32), **kwargs)
-
-
-@register_model()
+@register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def vgg11(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> VGG:
     """VGG-11 (configuration A) from "Very Deep Convolutional Networks for Large-Scale Image Recognition" (2014)."""
-    return _vgg("A", False, "vgg11", num_classes, in_channels, **kwargs)
+    return VGG(num_classes, in_channels, cfg="A", batch_norm=False, **kwargs)
 
 
-@register_model()
+@register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def vgg11_bn(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> VGG:
     """VGG-11 (configuration A) of Simonyan & Zisserman (2014) with batch normalisation."""
-    return _vgg("A", True, "vgg11_bn", num_classes, in_channels, **kwargs)
+    return VGG(num_classes, in_channels, cfg="A", batch_norm=True, **kwargs)
 
 
-@register_model()
+@register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def vgg13(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> VGG:
     """VGG-13 (configuration B) from "Very Deep Convolutional Networks for Large-Scale Image Recognition" (2014)."""
-    return _vgg("B", False, "vgg13", num_classes, in_channels, **kwargs)
+    return VGG(num_classes, in_channels, cfg="B", batch_norm=False, **kwargs)
 
 
-@register_model()
+@register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def vgg13_bn(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> VGG:
     """VGG-13 (configuration B) of Simonyan & Zisserman (2014) with batch normalisation."""
-    return _vgg("B", True, "vgg13_bn", num_classes, in_channels, **kwargs)
+    return VGG(num_classes, in_channels, cfg="B", batch_norm=True, **kwargs)
 
 
-@register_model()
+@register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def vgg16(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> VGG:
     """VGG-16 (configuration D) from "Very Deep Convolutional Networks for Large-Scale Image Recognition" (2014)."""
-    return _vgg("D", False, "vgg16", num_classes, in_channels, **kwargs)
+    return VGG(num_classes, in_channels, cfg="D", batch_norm=False, **kwargs)
 
 
-@register_model()
+@register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def vgg16_bn(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> VGG:
     """VGG-16 (configuration D) of Simonyan & Zisserman (2014) with batch normalisation."""
-    return _vgg("D", True, "vgg16_bn", num_classes, in_channels, **kwargs)
+    return VGG(num_classes, in_channels, cfg="D", batch_norm=True, **kwargs)
 
 
-@register_model()
+@register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def vgg19(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> VGG:
     """VGG-19 (configuration E) from "Very Deep Convolutional Networks for Large-Scale Image Recognition" (2014)."""
-    return _vgg("E", False, "vgg19", num_classes, in_channels, **kwargs)
+    return VGG(num_classes, in_channels, cfg="E", batch_norm=False, **kwargs)
 
 
-@register_model()
+@register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def vgg19_bn(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> VGG:
     """VGG-19 (configuration E) of Simonyan & Zisserman (2014) with batch normalisation."""
-    return _vgg("E", True, "vgg19_bn", num_classes, in_channels, **kwargs)
+    return VGG(num_classes, in_channels, cfg="E", batch_norm=True, **kwargs)
 
 
-# Adapted for 32×32 inputs: the five stages are kept (32 -> 1), so the last map is 1×1×512 and the
-# classifier is 512 -> 512 -> 512 -> classes instead of 25088 -> 4096 -> 4096 -> classes;
-# ``width_mult`` scales every conv width and the hidden units.
-
-@register_model()
+@register_model(input_size=(3, 32, 32), tags=("cifar", "adapted"))
 def vgg11_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> VGG:
     """VGG-11 (Simonyan & Zisserman, 2014) adapted for 32×32 inputs: 1×1×512 features, 512-unit classifier."""
-    return _vgg_cifar("A", False, "vgg11_cifar", num_classes, in_channels, **kwargs)
+    return VGG(num_classes, in_channels, cfg="A", batch_norm=False, small_input=True, **kwargs)
 
 
-@register_model()
+@register_model(input_size=(3, 32, 32), tags=("cifar", "adapted"))
 def vgg11_bn_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> VGG:
     """VGG-11 with batch normalisation (Simonyan & Zisserman, 2014) adapted for 32×32 inputs: 512-unit classifier."""
-    return _vgg_cifar("A", True, "vgg11_bn_cifar", num_classes, in_channels, **kwargs)
+    return VGG(num_classes, in_channels, cfg="A", batch_norm=True, small_input=True, **kwargs)
 
 
-@register_model()
+@register_model(input_size=(3, 32, 32), tags=("cifar", "adapted"))
 def vgg16_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> VGG:
     """VGG-16 (Simonyan & Zisserman, 2014) adapted for 32×32 inputs: 1×1×512 features, 512-unit classifier."""
-    return _vgg_cifar("D", False, "vgg16_cifar", num_classes, in_channels, **kwargs)
+    return VGG(num_classes, in_channels, cfg="D", batch_norm=False, small_input=True, **kwargs)
 
 
-@register_model()
+@register_model(input_size=(3, 32, 32), tags=("cifar", "adapted"))
 def vgg16_bn_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> VGG:
     """VGG-16 with batch normalisation (Simonyan & Zisserman, 2014) adapted for 32×32 inputs: 512-unit classifier."""
-    return _vgg_cifar("D", True, "vgg16_bn_cifar", num_classes, in_channels, **kwargs)
+    return VGG(num_classes, in_channels, cfg="D", batch_norm=True, small_input=True, **kwargs)
