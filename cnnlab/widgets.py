@@ -7,6 +7,8 @@
   same numbers as text.
 - ``conv_explorer`` and ``receptive_field_explorer`` wrap them in ipywidgets sliders inside a
   Jupyter kernel, and fall back to one plain call (draw once, print the numbers) anywhere else.
+  Their display data carries a static copy of the drawing next to the widget view, for saved
+  notebooks and viewers without widgets (``_explorer_class`` says where each one shows).
 
 Every number shown comes from ``cnnlab.analysis`` (``conv_output_size``, ``conv_params``,
 ``conv_macs``, ``receptive_field``), which follows the recurrences of the course's unit slides
@@ -72,18 +74,92 @@ def _use_plain(plain: bool | None) -> bool:
     return bool(plain)
 
 
-def _show_in(output, fig: Figure) -> None:
-    """Replace what an ``ipywidgets.Output`` shows with ``fig`` (an unmanaged Figure, not pyplot's,
-    so the inline backend does not show it a second time at the end of the cell)."""
-    from IPython.display import display
+def _show_in(output, fig: Figure) -> str:
+    """Replace what an ``ipywidgets.Output`` shows with ``fig`` as a PNG; returns the PNG (base64).
 
+    The PNG is made here rather than by ``display(fig)``, which gives a PNG only where pyplot's
+    inline backend has registered its formatter (not in a kernel that never imported pyplot); an
+    unmanaged Figure, not pyplot's, so the inline backend does not show it again at the end of the
+    cell."""
+    import base64
+
+    from IPython.display import Image, display
+
+    png = _png_base64(fig)
     output.clear_output(wait=True)
     with output:
-        display(fig)
+        display(Image(data=base64.b64decode(png), format="png"))
+    return png
 
 
 def _error_html(message: str) -> str:
     return f'<span style="color:{_ERROR}"><b>⚠</b> {html.escape(message)}</span>'
+
+
+# --- display: a widget that leaves a drawing behind -----------------------------------------------
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@functools.cache
+def _explorer_class() -> type:
+    """The class of the explorers' boxes, made on first use (ipywidgets is imported lazily)."""
+    import ipywidgets as w
+
+    class Explorer(w.VBox):
+        """An ``ipywidgets.VBox`` whose display data holds, next to the widget view, a static copy
+        of what it shows: the drawing as ``image/png`` and its numbers as ``text/plain``.
+
+        Why both. A saved notebook keeps the widget *view* (a model id), not the widget: once the
+        kernel is gone, the view needs the model's state stored in the notebook. JupyterLab's
+        widget renderer does not fall back to the other MIME types of an output; when the model is
+        missing it writes "Error displaying widget: model not found". So
+
+        * the course's JupyterLab saves widget state with the notebook (``saveState`` in
+          ``jupyter-config/``), as nbclient and nbconvert ``--execute`` (hence nbgrader) do when
+          they execute one: a saved lecture shows the explorer's last drawing, without a kernel;
+        * every viewer that does not render the widget — GitHub, nbconvert and nbgrader exports,
+          a notebook JupyterLab does not trust (it then prefers the safe MIME types), a console —
+          shows the static copy: the drawing and numbers as they were when the cell ran.
+
+        The copy is made once, when the box is displayed; moving a slider redraws the widget only.
+        """
+
+        def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+            return _explorer_bundle(self)
+
+    if hasattr(w.VBox, "_ipython_display_"):  # ipywidgets 7 (Colab) displays through this hook
+        def _ipython_display_(self, **kwargs):
+            from IPython.display import display
+
+            display(_explorer_bundle(self), raw=True)
+
+        Explorer._ipython_display_ = _ipython_display_
+    return Explorer
+
+
+def _png_base64(fig: Figure) -> str:
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight", facecolor="white")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _plain_text(markup: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", markup)).strip()
+
+
+def _explorer_bundle(box) -> dict[str, Any]:
+    """Display data of an explorer: the widget view, its current drawing as PNG (when there is one)
+    and its numbers as text. ``box.static()`` gives (PNG as base64 or None, text)."""
+    png, text = box.static()
+    data: dict[str, Any] = {"text/plain": text}
+    if png is not None:
+        data["image/png"] = png
+    data[WIDGET_VIEW] = {"version_major": 2, "version_minor": 0, "model_id": box.model_id}
+    return data
 
 
 # --- convolution ----------------------------------------------------------------------------------
@@ -237,6 +313,7 @@ def conv_explorer(size: int = 7, kernel_size: int = 3, stride: int = 1, padding:
     ``draw_convolution`` and the line "output 5×5×8 · params 224 · MACs 5,400". A setting with an
     empty output shows the error there instead. The box carries ``.sliders`` (name → slider),
     ``.status`` (the HTML line) and ``.result`` (the latest ``ConvSummary``, or None on error).
+    Displayed, it also leaves a static copy of the drawing for a saved notebook (see ``_explorer_class``).
 
     Anywhere else (or ``plain=True``): draws the figure once, prints the line and returns a
     ``ConvSummary`` (``output_size``, ``out_channels``, ``params``, ``macs``, ``figure``); an empty
@@ -273,12 +350,14 @@ def _conv_widget(size: int, kernel_size: int, stride: int, padding: int, dilatio
     }
     status = w.HTML()
     plot = w.Output()
-    box = w.VBox([
+    box = _explorer_class()([
         w.HBox([w.VBox([sliders[k] for k in ("size", "kernel_size", "stride", "padding", "dilation")]),
                 w.VBox([sliders[k] for k in ("in_channels", "out_channels", "row", "col")])]),
         status, plot,
     ])
     box.sliders, box.status, box.result = sliders, status, None
+    box.png = None  # the drawing shown, as a PNG (base64)
+    box.static = lambda: (box.png, _plain_text(status.value))
     busy = False  # moving the row/col ranges fires their observers: redraw once, not three times
 
     def update(_change=None) -> None:
@@ -296,6 +375,7 @@ def _conv_widget(size: int, kernel_size: int, stride: int, padding: int, dilatio
                 status.value = _error_html(str(err))
                 sliders["row"].disabled = sliders["col"].disabled = True
                 plot.clear_output()
+                box.png = None
                 return
             for k in ("row", "col"):  # positions follow the output size (max clamps the value)
                 sliders[k].max = numbers.output_size - 1
@@ -306,7 +386,7 @@ def _conv_widget(size: int, kernel_size: int, stride: int, padding: int, dilatio
             numbers.figure = fig
             box.result = numbers
             status.value = f"<b>{html.escape(str(numbers))}</b>"
-            _show_in(plot, fig)
+            box.png = _show_in(plot, fig)
         finally:
             busy = False
 
@@ -553,6 +633,7 @@ def receptive_field_explorer(layers=None, input_size: int = 32, plain: bool | No
     show; it shows the table and ``draw_receptive_field``, or a readable error for text it cannot read
     or layers whose output is empty. The box carries ``.controls`` (name → widget), ``.status``
     (the HTML line), ``.table`` (HTML), ``.rows`` and ``.figure`` (the latest, or None on error).
+    Displayed, it also leaves a static copy of the drawing for a saved notebook (see ``_explorer_class``).
 
     Anywhere else (or ``plain=True``): prints the table, draws once and returns the rows of
     ``analysis.receptive_field`` (a list of ``RFLayer``, first the input).
@@ -584,14 +665,16 @@ def _rf_widget(text: str, input_size: int):
     help_line = w.HTML("<small>one <code>kernel,stride,padding[,dilation]</code> per layer, separated by "
                        "<code>;</code> — layer 0 is the input</small>")
     status, table, plot = w.HTML(), w.HTML(), w.Output()
-    box = w.VBox([w.HBox([controls["preset"], controls["input_size"]]), controls["layers"], help_line,
-                  controls["layer"], status, table, plot])
+    box = _explorer_class()([w.HBox([controls["preset"], controls["input_size"]]), controls["layers"],
+                             help_line, controls["layer"], status, table, plot])
     box.controls, box.status, box.table, box.rows, box.figure = controls, status, table, None, None
+    box.png = None  # the drawing shown, as a PNG (base64)
+    box.static = lambda: (box.png, "\n".join(filter(None, (_plain_text(status.value), _plain_text(table.value)))))
     busy = False
     last_specs = None  # the stack last drawn: a new stack shows its last layer
 
     def fail(message: str) -> None:
-        box.rows = box.figure = None
+        box.rows = box.figure = box.png = None
         status.value = _error_html(message)
         table.value = ""
         controls["layer"].disabled = True
@@ -626,7 +709,7 @@ def _rf_widget(text: str, input_size: int):
                                  layer=chooser.value)
             fig.tight_layout()
             box.figure = fig
-            _show_in(plot, fig)
+            box.png = _show_in(plot, fig)
         finally:
             busy = False
 

@@ -2,6 +2,8 @@
 widget mode, and report bad settings as readable text instead of raising in the UI."""
 from __future__ import annotations
 
+import json
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -263,3 +265,103 @@ def test_interactive_needs_a_kernel(monkeypatch):
     import IPython
     monkeypatch.setattr(IPython, "get_ipython", lambda: FakeShell())
     assert widgets._use_plain(None) is False
+
+
+# --- display data and saved notebooks -------------------------------------------------------------
+
+def _png_shape(b64: str) -> tuple[int, ...]:
+    import base64
+    import io
+
+    import matplotlib.image
+
+    return matplotlib.image.imread(io.BytesIO(base64.b64decode(b64)), format="png").shape
+
+
+def test_conv_explorer_display_data_carries_a_static_copy():
+    pytest.importorskip("ipywidgets")
+    box = conv_explorer(plain=False)
+    data = box._repr_mimebundle_()
+    assert data[widgets.WIDGET_VIEW] == {"version_major": 2, "version_minor": 0, "model_id": box.model_id}
+    assert data["text/plain"] == "output 5×5×8 · params 224 · MACs 5,400"
+    height, width, _ = _png_shape(data["image/png"])
+    fig_w, fig_h = box.result.figure.get_size_inches() * box.result.figure.dpi
+    assert 0.5 * fig_w < width <= fig_w + 2 and 0.5 * fig_h < height <= fig_h + 2  # the drawing, cropped tight
+
+    box.sliders["kernel_size"].value = 11  # empty output: no drawing, the error in words
+    data = box._repr_mimebundle_()
+    assert "image/png" not in data and "empty" in data["text/plain"] and "<" not in data["text/plain"]
+
+
+def test_receptive_field_explorer_display_data_carries_a_static_copy():
+    pytest.importorskip("ipywidgets")
+    box = receptive_field_explorer(plain=False)
+    data = box._repr_mimebundle_()
+    assert data[widgets.WIDGET_VIEW]["model_id"] == box.model_id
+    text = data["text/plain"]
+    assert "r = 7 px, jump j = 4 px" in text
+    assert receptive_field_table("3,2,1; 3,2,1", 5).splitlines()[0].split() == text.splitlines()[1].split()
+    assert _png_shape(data["image/png"])[0] > 100
+
+
+def _run_and_save(cells: list[str], path) -> dict:
+    """Execute a notebook of ``cells`` in a fresh kernel as nbclient (nbconvert --execute, nbgrader)
+    does, save it to ``path`` and read it back: what a reopened notebook holds."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=True,
+                            resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbformat.write(nb, path)
+    return json.loads(path.read_text())
+
+
+def _widget_outputs(nb: dict) -> list[tuple[int, dict]]:
+    return [(i, out) for i, cell in enumerate(nb["cells"]) for out in cell.get("outputs", [])
+            if widgets.WIDGET_VIEW in out.get("data", {})]
+
+
+def _dead_views(nb: dict) -> list[tuple[int, str]]:
+    """(cell, model id) of every widget view whose model state is not saved in the notebook: what
+    JupyterLab shows as "Error displaying widget: model not found" once the kernel is gone."""
+    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert not errors, f"the notebook failed: {errors[0]['ename']}: {errors[0]['evalue']}" if errors else ""
+    state = nb["metadata"].get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    return [(i, out["data"][widgets.WIDGET_VIEW]["model_id"]) for i, out in _widget_outputs(nb)
+            if out["data"][widgets.WIDGET_VIEW]["model_id"] not in state]
+
+
+@pytest.mark.slow
+def test_saved_notebook_keeps_the_explorers(tmp_path):
+    """Both explorers, executed and saved: each widget view has its model's state saved with it,
+    the saved state of each explorer's output area holds its drawing (JupyterLab restores it without
+    a kernel), and each explorer's output also carries the drawing as a PNG and its numbers as text
+    for viewers without widget state."""
+    nb = _run_and_save(["from cnnlab import widgets", "widgets.conv_explorer(227, 11, 4, 0, 1, 3, 96)",
+                        "widgets.receptive_field_explorer()"], tmp_path / "explorers.ipynb")
+    assert not _dead_views(nb), f"widget views whose model is not saved (cell, model id): {_dead_views(nb)}"
+    views = _widget_outputs(nb)
+    assert [i for i, _ in views] == [1, 2], "each explorer cell shows one widget"
+    for i, out in views:
+        assert _png_shape("".join(out["data"]["image/png"]))[0] > 100, f"cell {i}: no static drawing"
+    text = ["".join(out["data"]["text/plain"]) for _, out in views]
+    assert text[0] == f"output 55×55×96 · params 34,944 · MACs {conv_macs(3, 96, 11, 55):,}"
+    assert "r = 7 px" in text[1]
+    state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    drawings = [o for m in state.values() if m["model_name"] == "OutputModel"
+                for o in m["state"].get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(drawings) == 2, "each explorer's output area keeps its drawing in the saved state"
+
+
+@pytest.mark.slow
+def test_saved_notebook_of_a_training_run_has_no_dead_widget_views(tmp_path):
+    """A short training run with its progress display and live plot, executed and saved: no output
+    is a widget view whose model is not saved (lecture 02's 25 dead progress bars)."""
+    nb = _run_and_save(["from cnnlab import data, models, train",
+                        "ds = data.load('digits', n_train=128, n_test=64)\n"
+                        "net = models.get_model('lenet5', num_classes=10)\n"
+                        "history = train.fit(net, ds, epochs=3, batch_size=32, device='cpu')"],
+                       tmp_path / "training.ipynb")
+    assert nb["cells"][1]["outputs"], "fit showed nothing"
+    assert not _dead_views(nb), f"widget views whose model is not saved (cell, model id): {_dead_views(nb)}"
