@@ -43,3 +43,17 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> None:
     if deterministic:
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
+
+
+def threads_for(cpus: int | None = None) -> int | None:
+    """The intra-op thread count ``fit(threads="auto")`` uses: 1 on a machine with 2 or fewer
+    CPUs, None (PyTorch's default, one per core) on bigger ones.
+
+    Why (``benchmarks/bench_threads.py``, figures in ``benchmarks/README.md``): on a 2-core
+    machine a second busy process makes PyTorch's 2 OpenMP threads wait for each other at every
+    parallel region, and the course's small models train several times slower; one thread loses
+    little on a quiet machine and nothing on a busy one.
+    """
+    cpus = cpus if cpus is not None else (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                         else os.cpu_count() or 1)
+    return 1 if cpus <= 2 else None

@@ -17,14 +17,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from cnnlab import train
 from cnnlab.device import get_device
-from cnnlab.train import History, accuracy, evaluate, fit
+from cnnlab.train import History, accuracy, display, evaluate, fit, setup
 
 QUIET = dict(progress=False, plot=False)
 
 
-LINE = re.compile(r"epoch (\d+)/(\d+)  train loss \d+\.\d{3} acc \d+\.\d%"
+LINE = re.compile(r"(?:\w+: )?epoch (\d+)/(\d+)  train loss \d+\.\d{3} acc \d+\.\d%"
                   r"(  test loss \d+\.\d{3} acc \d+\.\d%)?  lr \d\.\de[-+]\d\d  \d+\.\ds")
 
 
@@ -279,8 +278,9 @@ def test_schedulers_set_the_recorded_learning_rate():
 def test_quiet_run_prints_one_plain_line_per_epoch(capsys):
     fit(small_net(), bars_data(), epochs=3, eval_every=2, device="cpu", **QUIET)
     captured = capsys.readouterr()
-    lines = captured.out.splitlines()
+    *lines, summary = captured.out.splitlines()
     assert len(lines) == 3 and captured.err == ""  # no progress bar
+    assert summary.startswith("Sequential on bars: 3 epochs in ") and "best test acc" in summary
     matches = [LINE.fullmatch(line) for line in lines]
     assert all(matches), lines
     assert [m.group(1) for m in matches] == ["1", "2", "3"] and {m.group(2) for m in matches} == {"3"}
@@ -288,44 +288,90 @@ def test_quiet_run_prints_one_plain_line_per_epoch(capsys):
 
 
 def test_amp_on_cpu_warns_and_trains_in_float32(monkeypatch):
-    monkeypatch.setattr(train, "_amp_warned", False)
+    monkeypatch.setattr(setup, "_amp_warned", False)
     with pytest.warns(UserWarning, match="amp=True needs a CUDA GPU"):
         h = fit(small_net(), bars_data(), epochs=1, amp=True, device="cpu", **QUIET)
     assert math.isfinite(h.train_loss[0])
 
 
-def test_live_plot_in_a_notebook_updates_one_figure_and_closes_it(monkeypatch, capsys):
-    pytest.importorskip("IPython")
-    import matplotlib.pyplot as plt
+class FakeFrontEnd:
+    """IPython's ``display(obj, display_id=True)`` as a notebook front end sees it: each call makes
+    an output, each ``handle.update`` replaces that output's content."""
 
-    shown, updates = [], []
+    def __init__(self):
+        self.outputs = []  # the latest object of each output, in display order
+        self.updates = 0
 
-    class Handle:
-        def update(self, obj):
-            updates.append(obj)
+    def display(self, obj, display_id=False):
+        assert display_id is True
+        index = len(self.outputs)
+        self.outputs.append(obj)
+        front = self
 
-    def display(obj, display_id=False):
-        assert display_id
-        shown.append(obj)
+        class Handle:
+            def update(self, new):
+                front.outputs[index] = new
+                front.updates += 1
+
         return Handle()
 
-    monkeypatch.setattr(train, "_in_notebook", lambda: True)
-    monkeypatch.setattr("IPython.display.display", display)
+
+def test_notebook_run_leaves_a_summary_line_and_a_png_figure(monkeypatch, capsys):
+    pytest.importorskip("IPython")
+    import matplotlib.pyplot as plt
+    from IPython.display import Image
+
+    front = FakeFrontEnd()
+    monkeypatch.setattr(display, "in_notebook", lambda: True)
+    monkeypatch.setattr("IPython.display.display", front.display)
     figures = set(plt.get_fignums())
-    fit(small_net(), bars_data(), epochs=3, device="cpu", progress=False)  # plot="auto"
-    assert len(shown) == 1 and updates == [shown[0]] * 2
-    assert "epoch 3/3" in shown[0]._suptitle.get_text()
+    h = fit(small_net(), bars_data(), epochs=3, device="cpu")  # progress on, plot="auto"
+    status, figure = front.outputs  # two outputs for the whole run, however many epochs
+    assert repr(status) == f"Sequential on bars: {h.summary()}"  # the progress line became the summary
+    assert "<progress" not in status._repr_html_()
+    assert isinstance(figure, Image) and figure.data[:8] == b"\x89PNG\r\n\x1a\n"  # a static image
+    assert front.updates >= 3  # redrawn in place, once per epoch at least
     assert set(plt.get_fignums()) == figures  # closed, so the cell does not show it twice
-    assert "epoch" not in capsys.readouterr().out  # the figure replaces the printed lines
+    assert capsys.readouterr().out == ""  # the outputs replace the printed lines
+
+
+def test_several_runs_in_one_cell_are_labelled_and_quiet(monkeypatch, capsys):
+    pytest.importorskip("IPython")
+    front = FakeFrontEnd()
+    monkeypatch.setattr(display, "in_notebook", lambda: True)
+    monkeypatch.setattr("IPython.display.display", front.display)
+    for name in ("relu", "tanh"):
+        fit(small_net(), bars_data(), epochs=2, device="cpu", progress=False, plot=False, label=name)
+    fit(small_net(), bars_data(), epochs=2, device="cpu", progress=False, plot=False, verbose=False)
+    texts = [repr(o) for o in front.outputs]
+    assert len(texts) == 2 and texts[0].startswith("relu: 2 epochs") and texts[1].startswith("tanh: 2 epochs")
+    assert capsys.readouterr().out == ""
 
 
 def test_live_plot_without_a_display_falls_back_to_lines(monkeypatch, capsys):
     pytest.importorskip("IPython")
-    monkeypatch.setattr(train, "_in_notebook", lambda: True)
+    monkeypatch.setattr(display, "in_notebook", lambda: True)
     monkeypatch.setattr("IPython.display.display", lambda obj, display_id=False: None)
     with pytest.warns(UserWarning, match="live plot unavailable"):
         fit(small_net(), bars_data(), epochs=2, device="cpu", progress=False)
     assert len([line for line in capsys.readouterr().out.splitlines() if LINE.fullmatch(line)]) == 2
+
+
+def test_live_figure_has_whole_epoch_ticks_over_the_planned_run():
+    import matplotlib.pyplot as plt
+
+    h = History(epoch=[1], train_loss=[1.0], train_acc=[0.5], test_loss=[1.1], test_acc=[0.4], lr=[1e-3],
+                epoch_time=[1.0], train_time=[0.5], train_samples=[100])
+    fig, axes = plt.subplots(1, 2)
+    display.draw_curves(h, *axes, epochs=10)
+    for ax in axes:
+        fig.canvas.draw()
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ax.get_xlim() == (0.5, 10.5) and ticks and all(float(t).is_integer() for t in ticks)
+    h.plot(ax=axes)  # one epoch and no plan: still whole epochs, around the one point
+    assert axes[0].get_xlim() == (0.5, 1.5)
+    assert [t for t in axes[0].get_xticks() if 0.5 <= t <= 1.5] == [1.0]
+    plt.close("all")
 
 
 def test_history_plot_draws_loss_and_accuracy():
@@ -385,5 +431,7 @@ def test_verbose_false_is_silent(capsys):
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 4))
     fit(model, ([(x, y)], [(x, y)]), epochs=2, device="cpu", progress=False, plot=False, verbose=False)
     assert capsys.readouterr().out == ""
-    fit(model, ([(x, y)], [(x, y)]), epochs=2, device="cpu", progress=False, plot=False)
-    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+    fit(model, ([(x, y)], [(x, y)]), epochs=2, device="cpu", progress=False, plot=False, label="probe")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [LINE.fullmatch(line) is not None for line in lines] == [True, True, False]
+    assert all(line.startswith("probe: ") for line in lines) and "2 epochs" in lines[-1]
