@@ -6,6 +6,15 @@
     python3 make.py test [ARGS]     set up .venv (first time) and run the whole test suite (pytest ARGS)
     python3 make.py release         regenerate the student exercises in course/exercises from solutions/
     python3 make.py nbgrader ...    run nbgrader with the course's configuration (autograder/)
+
+  Grading (README, "For instructors"; each takes one assignment or all, and --course DIR):
+    python3 make.py generate [A]                  student versions from solutions/ (= release)
+    python3 make.py release A --exchange DIR      ... and into a JupyterHub exchange
+    python3 make.py collect A --exchange DIR | --from FOLDER [--map CSV]
+    python3 make.py autograde A|all [--jobs N]    sandboxed, parallel, resumable grading
+    python3 make.py feedback A|all                HTML feedback per student
+    python3 make.py export [--to grades.csv]      grades as CSV
+    python3 make.py student-bundle [--out DIR]    what students receive, checked for secrets
     python3 make.py publish [OWNER/NAME] [--branch B] [--check]
                                     point every notebook's Colab badge and install cell at the published
                                     repository (PUBLISHED_REPO / PUBLISHED_BRANCH below)
@@ -279,7 +288,17 @@ def publish(args: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"lab", "instructor-lab", "test", "release", "nbgrader", "setup", "publish"}
+# --- grading: the instructor's cycle lives in autograder/cycle.py ------------------------------------
+
+GRADING_COMMANDS = {"generate", "release", "collect", "autograde", "feedback", "export", "student-bundle"}
+
+
+def grading(command: str, args: list[str]) -> int:
+    """One step of the instructor's cycle, run in .venv (see autograder/cycle.py)."""
+    return run(PYTHON, "-m", "autograder.cycle", command, *args)
+
+
+COMMANDS = {"lab", "instructor-lab", "test", "release", "nbgrader", "setup", "publish"} | GRADING_COMMANDS
 
 
 def main(argv: list[str]) -> int:
@@ -294,13 +313,8 @@ def main(argv: list[str]) -> int:
         return lab(command, args)
     if command == "test":
         return run(PYTHON, "-m", "pytest", *args)
-    if command == "release":
-        names = args or sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
-        for name in names:
-            code = nbgrader("generate_assignment", name, "--force")
-            if code:
-                return code
-        return 0
+    if command in GRADING_COMMANDS:
+        return grading(command, args)
     if command == "nbgrader":
         return nbgrader(*args)
     return 0  # setup

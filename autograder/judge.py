@@ -385,10 +385,8 @@ def _windows(tree: ast.AST, width: int = 3):
 @functools.lru_cache(maxsize=None)
 def reference_index(root: str | None = None) -> dict[str, str]:
     """Fingerprint -> where in ``cnnlab`` it comes from, for every large enough function and block."""
-    if root is None:
-        import cnnlab
-
-        root = os.path.dirname(cnnlab.__file__)
+    if root is None:  # found without importing it (and PyTorch with it)
+        root = os.path.dirname(importlib.util.find_spec("cnnlab").origin)
     index: dict[str, str] = {}
     for path in sorted(Path(root).rglob("*.py")):
         try:
