@@ -332,7 +332,6 @@ def _dead_views(nb: dict) -> list[tuple[int, str]]:
             if out["data"][widgets.WIDGET_VIEW]["model_id"] not in state]
 
 
-@pytest.mark.slow
 def test_saved_notebook_keeps_the_explorers(tmp_path):
     """Both explorers, executed and saved: each widget view has its model's state saved with it,
     the saved state of each explorer's output area holds its drawing (JupyterLab restores it without
@@ -354,7 +353,6 @@ def test_saved_notebook_keeps_the_explorers(tmp_path):
     assert len(drawings) == 2, "each explorer's output area keeps its drawing in the saved state"
 
 
-@pytest.mark.slow
 def test_saved_notebook_of_a_training_run_has_no_dead_widget_views(tmp_path):
     """A short training run with its progress display and live plot, executed and saved: no output
     is a widget view whose model is not saved (lecture 02's 25 dead progress bars)."""
