@@ -1,5 +1,7 @@
 """Repository-wide pytest hooks: time every notebook that nbval runs and print the figures.
 
+Also: tests marked ``slow`` are deselected unless ``-m`` is given.
+
 The budget is 120 s per notebook on a 2-core CPU (SYLLABUS.md). The figures are printed, not
 asserted, so that the suite stays deterministic on a loaded machine.
 """
@@ -26,3 +28,14 @@ def pytest_terminal_summary(terminalreporter):
         flag = "" if seconds <= NOTEBOOK_BUDGET_S else "   OVER BUDGET"
         tr.write_line(f"{seconds:7.1f} s  {path}{flag}")
     tr.write_line(f"{sum(_notebook_seconds.values()):7.1f} s  all notebooks")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` (full-size forward passes of big models) run only when asked for with
+    ``-m slow`` (or any ``-m`` expression); the default run deselects them."""
+    if config.getoption("markexpr", ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
