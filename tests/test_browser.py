@@ -201,3 +201,29 @@ def test_lecture_01_explorers_survive_save_and_reload(tmp_path):
             browser.close()
     finally:
         lab.close()
+
+
+def test_instructor_lab_has_the_nbgrader_tools_the_students_lab_hides(tmp_path):
+    """The other side of the student's first screen: `make.py instructor-lab` shows nbgrader's menu,
+    Validate button and Create Assignment sidebar (so their absence above is the configuration's
+    doing, not nbgrader's absence)."""
+    pytest.importorskip("nbgrader", reason="nbgrader (the instructor extra) is not installed")
+    from playwright.sync_api import sync_playwright
+
+    root, home = tmp_path / "course", tmp_path / "home"
+    root.mkdir()
+    home.mkdir()
+    shutil.copy(REPO / "course" / LECTURE, root / LECTURE)
+    lab = Lab(root, home, command="instructor-lab")
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            _open_notebook(page, lab)
+            _wait_for(page, lambda: "Validate" in _text(page), "nbgrader's Validate button", 60)
+            text = _text(page)
+            assert "Nbgrader" in text and "Create Assignment" in text
+            assert "Jupyter news" not in text
+            browser.close()
+    finally:
+        lab.close()
