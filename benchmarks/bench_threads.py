@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--models", default="lenet5,alexnet_cifar,vgg11_cifar")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops the competitor
 
     default = torch.get_num_threads()
     counts = sorted({default, *range(1, default)}, reverse=True)

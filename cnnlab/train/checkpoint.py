@@ -29,6 +29,9 @@ def check_writable(path: str | os.PathLike) -> Path:
     path = Path(path).expanduser()
     if path.is_dir():
         raise ValueError(f"checkpoint path {str(path)!r} is a folder; give a file name, e.g. {str(path / 'run.pt')!r}")
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise ValueError(f"checkpoint path {str(path)!r} is not writable: {str(blocker)!r} is a file, not a folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
@@ -88,8 +91,8 @@ def check_compatible(state: dict[str, Any], path: Any, model: nn.Module, optimiz
                      scheduler: Any, epochs: int, world: int, batch_size: int) -> None:
     """Refuse to resume into a different run, naming what differs."""
     where = f"the checkpoint {str(path)!r}"
-    if state["model_class"] != type(model).__qualname__:
-        raise ValueError(f"{where} is of a {state['model_class']} model, not {type(model).__qualname__}; "
+    if state["model_class"] != type(model).__name__:
+        raise ValueError(f"{where} is of a {state['model_class']} model, not {type(model).__name__}; "
                          "resume with the model it was saved from, or start a new checkpoint")
     mine = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     theirs = {k: tuple(v.shape) for k, v in state["model"].items()}

@@ -223,7 +223,7 @@ def _save(path, model, optimizer, scheduler, scaler, epoch, epochs, batch_size, 
     rng = distributed.gather_objects(ckpt.rng_state(), ctx)  # every rank's generators, to rank 0
     if ctx.main:
         ckpt.save(path, {
-            "model_class": type(model).__qualname__, "model": model.state_dict(),
+            "model_class": type(model).__name__, "model": model.state_dict(),
             "optimizer_class": type(optimizer).__name__, "optimizer": optimizer.state_dict(),
             "scheduler_class": type(scheduler).__name__ if scheduler is not None else None,
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
