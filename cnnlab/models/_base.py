@@ -11,10 +11,13 @@ A subclass builds ``self.features`` (or overrides ``forward_features``), ``self.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
 from .._utils import check_int, size_str
+from ..layers import make_activation
 
 
 class ImageClassifier(nn.Module):
@@ -76,3 +79,23 @@ class ImageClassifier(nn.Module):
         self.check_input(x)
         x = self.forward_features(x)
         return self.forward_head(x)
+
+
+def fc_classifier(in_features: int, hidden_features: int, num_classes: int, dropout: float = 0.5,
+                  act_layer: Callable[..., nn.Module] = nn.ReLU, dropout_first: bool = False) -> nn.Sequential:
+    """The three fully connected layers of AlexNet, ZFNet and VGG (fc6, fc7, fc8) with dropout on the
+    two hidden ones: ``(N, in_features) -> (N, num_classes)``.
+
+    ``dropout_first=False``: ``Linear, act, Dropout, Linear, act, Dropout, Linear`` (the papers' order,
+    and torchvision's VGG); ``True``: ``Dropout, Linear, act, Dropout, Linear, act, Linear``
+    (torchvision's AlexNet). Either way the linear layers sit at indices 0/1, 3/4 and 6, as in
+    torchvision's ``state_dict``.
+    """
+    hidden = [nn.Linear(in_features, hidden_features), make_activation(act_layer),
+              nn.Linear(hidden_features, hidden_features), make_activation(act_layer)]
+    layers: list[nn.Module] = []
+    for i in (0, 2):  # fc6 + act, then fc7 + act, each with its dropout
+        block = [hidden[i], hidden[i + 1]]
+        layers += [nn.Dropout(p=dropout), *block] if dropout_first else [*block, nn.Dropout(p=dropout)]
+    layers.append(nn.Linear(hidden_features, num_classes))  # fc8
+    return nn.Sequential(*layers)

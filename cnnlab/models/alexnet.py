@@ -30,7 +30,7 @@ from typing import Callable
 from torch import nn
 
 from ..layers import make_activation, scale_width
-from ._base import ImageClassifier
+from ._base import ImageClassifier, fc_classifier
 from ._registry import register_model
 
 __all__ = ["AlexNet", "AlexNetOriginal", "alexnet", "alexnet_original", "alexnet_cifar"]
@@ -81,15 +81,9 @@ class AlexNet(ImageClassifier):
             nn.MaxPool2d(kernel_size=3, stride=2, padding=pool_padding),  # 12: 6×6×256 (sizes at 224×224)
         )
         self.avgpool = nn.AdaptiveAvgPool2d((pool_out, pool_out))
-        self.classifier = nn.Sequential(
-            nn.Dropout(p=dropout),
-            nn.Linear(c5 * pool_out * pool_out, hidden),  # 1: fc6
-            make_activation(act_layer),
-            nn.Dropout(p=dropout),
-            nn.Linear(hidden, hidden),  # 4: fc7
-            make_activation(act_layer),
-            nn.Linear(hidden, num_classes),  # 6: fc8
-        )
+        # dropout before fc6 and fc7 (torchvision's order): fc6, fc7, fc8 at indices 1, 4, 6
+        self.classifier = fc_classifier(c5 * pool_out * pool_out, hidden, num_classes, dropout, act_layer,
+                                        dropout_first=True)
 
 
 class AlexNetOriginal(ImageClassifier):
@@ -139,15 +133,8 @@ class AlexNetOriginal(ImageClassifier):
             nn.MaxPool2d(kernel_size=3, stride=2),  # 14: 6×6×256
         )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
-        self.classifier = nn.Sequential(
-            nn.Linear(256 * 6 * 6, 4096),  # 0 fc6
-            make_activation(act_layer),
-            nn.Dropout(p=dropout),  # "dropout in the first two fully-connected layers"
-            nn.Linear(4096, 4096),  # 3 fc7
-            make_activation(act_layer),
-            nn.Dropout(p=dropout),
-            nn.Linear(4096, num_classes),  # 6 fc8
-        )
+        # "dropout in the first two fully-connected layers": fc6, fc7, fc8 at indices 0, 3, 6
+        self.classifier = fc_classifier(256 * 6 * 6, 4096, num_classes, dropout, act_layer)
         if init_weights:
             ones = {self.features[4], self.features[10], self.features[12], self.classifier[0], self.classifier[3]}
             for m in self.modules():

@@ -25,7 +25,7 @@ from typing import Callable, Union
 from torch import nn
 
 from ..layers import make_activation, scale_width
-from ._base import ImageClassifier
+from ._base import ImageClassifier, fc_classifier
 from ._registry import register_model
 
 __all__ = [
@@ -88,15 +88,8 @@ class VGG(ImageClassifier):
         pool = 1 if small_input else 7
         hidden = scale_width(hidden_features or (512 if small_input else 4096), width_mult)
         self.avgpool = nn.AdaptiveAvgPool2d((pool, pool))
-        self.classifier = nn.Sequential(
-            nn.Linear(feature_channels * pool * pool, hidden),  # 0 fc6
-            make_activation(act_layer),
-            nn.Dropout(p=dropout),
-            nn.Linear(hidden, hidden),  # 3 fc7
-            make_activation(act_layer),
-            nn.Dropout(p=dropout),
-            nn.Linear(hidden, num_classes),  # 6 fc8
-        )
+        # fc6, fc7, fc8 at indices 0, 3, 6, dropout after the hidden ones
+        self.classifier = fc_classifier(feature_channels * pool * pool, hidden, num_classes, dropout, act_layer)
         if init_weights:  # torchvision's initialisation (the paper pre-trained A and copied its layers)
             for m in self.modules():
                 if isinstance(m, nn.Conv2d):

@@ -20,7 +20,7 @@ from typing import Callable
 from torch import nn
 
 from ..layers import make_activation, scale_width
-from ._base import ImageClassifier
+from ._base import ImageClassifier, fc_classifier
 from ._registry import register_model
 from .alexnet import paper_lrn
 
@@ -82,15 +82,8 @@ class ZFNet(ImageClassifier):
             nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),  # 14: 6×6×256 (sizes at 224×224)
         )
         self.avgpool = nn.AdaptiveAvgPool2d((pool_out, pool_out))
-        self.classifier = nn.Sequential(
-            nn.Linear(c5 * pool_out * pool_out, hidden),  # 0 fc6
-            make_activation(act_layer),
-            nn.Dropout(p=dropout),  # dropout 0.5 in layers 6 and 7
-            nn.Linear(hidden, hidden),  # 3 fc7
-            make_activation(act_layer),
-            nn.Dropout(p=dropout),
-            nn.Linear(hidden, num_classes),  # 6
-        )
+        # dropout 0.5 in layers 6 and 7: fc6, fc7, fc8 at indices 0, 3, 6
+        self.classifier = fc_classifier(c5 * pool_out * pool_out, hidden, num_classes, dropout, act_layer)
         if small_input:
             for m in self.modules():
                 if isinstance(m, nn.Conv2d):
