@@ -139,7 +139,9 @@ def build_command(mode: Mode, adapter: str, limits: Limits, slot: int = 0) -> tu
            "CUDA_VISIBLE_DEVICES": "", "CNNLAB_DEVICE": "cpu"}
     uid = SANDBOX_UID + slot
     runner = [sys.executable, "-I", "-m", "autograder.sandbox.runner"]
-    if _is_root():
+    # inside bwrap the view is built for the dedicated uid; without it, that uid must be able to
+    # read the Python installation (not so for a Python under /root, e.g. pyenv's)
+    if _is_root() and (mode.isolated or _world_readable(sys.base_prefix) and _world_readable(sys.prefix)):
         runner += ["--uid", str(uid)]
     if not mode.isolated:
         return runner, env
@@ -169,6 +171,15 @@ def build_command(mode: Mode, adapter: str, limits: Limits, slot: int = 0) -> tu
     if mode.name == "bwrap-root":
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     return cmd + ["--", *runner], env
+
+
+def _world_readable(path: str) -> bool:
+    """Whether any user can reach ``path`` (every folder on the way is o+x, it is o+r)."""
+    p = Path(os.path.realpath(path))
+    try:
+        return all(os.stat(a).st_mode & 0o001 for a in [*p.parents, p]) and bool(os.stat(p).st_mode & 0o004)
+    except OSError:
+        return False
 
 
 def preexec(limits: Limits):

@@ -81,7 +81,7 @@ def judge_files(assignment: str, extra_dirs: tuple[Path, ...] = ()) -> tuple[Pat
     for base in (*map(Path, extra_dirs), GRADER_DIR):
         judge, adapter = base / "judges" / f"{assignment}.py", base / "sandbox" / f"{assignment}.py"
         if judge.exists() and adapter.exists():
-            return judge, adapter
+            return judge.resolve(), adapter.resolve()
     raise JudgeError(f"no judge for {assignment}: expected autograder/judges/{assignment}.py and "
                      f"autograder/sandbox/{assignment}.py")
 
@@ -431,6 +431,7 @@ class RunRecord:
     incidents: list[str] = field(default_factory=list)
     starts: int = 0
     seconds: float = 0.0
+    cpu: float = 0.0  # CPU seconds the sandboxed runner reported (the last, finished start)
 
 
 def run_in_sandbox(cells: list[dict], tests: list[dict], adapter: Path, limits: isolation.Limits,
@@ -572,6 +573,7 @@ def _one_start(job, adapter, limits, mode, slot, deadline, rec: RunRecord, done_
                 done_tests.add(str(msg.get("id")))
                 current = None
             elif ev == "done":
+                rec.cpu = float(msg.get("cpu", 0.0)) if isinstance(msg.get("cpu"), (int, float)) else 0.0
                 finished = True
                 break
     finally:
@@ -693,6 +695,7 @@ def grade_notebook(submission: Path, master: MasterNotebook, judge: ModuleType, 
     rec = run_in_sandbox(cells, jobs, adapter, limits, mode, slot) if jobs else RunRecord()
     result["cells"] = rec.cells
     result["incidents"] = rec.incidents
+    result["sandbox_cpu_s"] = round(rec.cpu, 3)
 
     for key, tid, test, cases in plan:
         part = judge.PARTS[test.part]
