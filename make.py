@@ -78,18 +78,28 @@ def _installed() -> tuple[str, str]:
         return "", ""
 
 
+def extra_to_install(extra: str, have_hash: str, have_extra: str, wanted_hash: str) -> str | None:
+    """The extra to install for a command that needs ``extra``, given what .venv was set up with;
+    None when nothing is needed. An environment keeps the largest extra it was ever given (a
+    maintainer's .venv with the test tools stays one)."""
+    rank = {name: i for i, name in enumerate(EXTRAS)}
+    if extra not in rank:
+        raise ValueError(f"unknown extra {extra!r}: one of {', '.join(EXTRAS)}")
+    largest = max(extra, have_extra, key=lambda e: rank.get(e, -1))
+    if have_hash == wanted_hash and rank.get(have_extra, -1) >= rank[extra]:
+        return None
+    return largest
+
+
 def setup(extra: str = "instructor") -> None:
     """Create .venv and install cnnlab[extra] into it, unless it is already up to date.
-
-    An environment keeps the highest extra it was ever given (a maintainer's .venv with the test
-    tools stays one); `make.py lab` hides nbgrader's UI when it is there (see LAB_CONFIG)."""
+    `make.py lab` hides nbgrader's UI when a larger extra brought it (see LAB_CONFIG)."""
     if sys.version_info < (3, 10):
         sys.exit(f"cnnlab needs Python >= 3.10; this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     have_hash, have_extra = _installed() if PYTHON.exists() else ("", "")
-    rank = {name: i for i, name in enumerate(EXTRAS)}
-    extra = max(extra, have_extra, key=lambda e: rank.get(e, -1))
-    if have_hash == wanted and rank.get(have_extra, -1) >= rank[extra]:
+    extra = extra_to_install(extra, have_hash, have_extra, wanted)
+    if extra is None:
         return
     if not PYTHON.exists():
         print(f"creating a virtual environment in {VENV}", flush=True)

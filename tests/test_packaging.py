@@ -64,6 +64,18 @@ def test_students_get_the_course_without_nbgrader():
     assert tuple(extras) == make.EXTRAS, "make.py ranks the extras in pyproject's order"
 
 
+def test_set_up_installs_the_extra_a_command_needs_and_keeps_larger_ones():
+    pick = make.extra_to_install
+    assert pick("course", "", "", "h1") == "course"  # a fresh clone's `make.py lab`: no nbgrader
+    assert pick("course", "h1", "course", "h1") is None
+    assert pick("test", "h1", "course", "h1") == "test"  # then `make.py test`
+    assert pick("course", "h1", "test", "h1") is None  # `lab` again: nothing to do (UI hidden instead)
+    assert pick("course", "h0", "test", "h1") == "test"  # pyproject changed: reinstall, keep the tools
+    assert pick("instructor", "h1", "course", "h1") == "instructor"
+    with pytest.raises(ValueError, match="unknown extra 'grading'"):
+        pick("grading", "h1", "course", "h1")
+
+
 def test_lab_config_hides_instructor_tools_and_the_news_pop_up():
     config = REPO / "jupyter-config"
     student = make.lab_env("lab")["JUPYTER_CONFIG_PATH"].split(make.os.pathsep)
