@@ -1,0 +1,193 @@
+"""Networks described as *specs* (plain data), for the open-ended design parts of the exercises.
+
+The student writes a list of layers from a fixed vocabulary. The judge builds the network with this
+code (its own installed copy, outside the sandbox), counts parameters and MACs with
+``cnnlab.analysis``, trains it with one fixed, seeded recipe on the embedded data and measures the
+accuracy on a held-out split; nothing of the student's code runs there, a spec is data. Students
+call the same functions through the visible checks to try a design on another split.
+
+Vocabulary (each layer a list or tuple; which names an assignment allows is its choice):
+
+    ("conv", out_channels, kernel_size, stride, padding)   Conv2d (with bias) + ReLU
+    ("maxpool", kernel_size, stride[, padding])            max pooling
+    ("avgpool", kernel_size, stride[, padding])            average pooling
+    ("lrn", size)                                          AlexNet's LRN (the paper's k, alpha, beta)
+    ("dropout", p)                                         dropout (active while training only)
+    ("inception", ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj)   GoogLeNet's module, conv + ReLU
+    ("factorized", out_channels, n)                        1×n then n×1 convolution, + ReLU
+    ("gap",)                                               global average pooling
+    ("linear", out_features)                               fully connected + ReLU (flattens first)
+
+A final ``Linear(features, num_classes)`` classifier is always appended (its parameters count).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ARITY = {"conv": (4, 4), "maxpool": (2, 3), "avgpool": (2, 3), "lrn": (1, 1), "dropout": (1, 1),
+         "inception": (6, 6), "factorized": (2, 2), "gap": (0, 0), "linear": (1, 1)}
+
+
+class SpecError(ValueError):
+    """A spec that does not describe a network of the vocabulary; the message says which layer."""
+
+
+class _Inception(nn.Module):
+    """GoogLeNet's module with dimension reductions, conv + bias + ReLU (Szegedy et al. 2015, Fig. 2b)."""
+
+    def __init__(self, c_in: int, c1: int, c3r: int, c3: int, c5r: int, c5: int, cp: int) -> None:
+        super().__init__()
+        relu = lambda: nn.ReLU(inplace=True)  # noqa: E731
+        self.b1 = nn.Sequential(nn.Conv2d(c_in, c1, 1), relu())
+        self.b2 = nn.Sequential(nn.Conv2d(c_in, c3r, 1), relu(), nn.Conv2d(c3r, c3, 3, padding=1), relu())
+        self.b3 = nn.Sequential(nn.Conv2d(c_in, c5r, 1), relu(), nn.Conv2d(c5r, c5, 5, padding=2), relu())
+        self.b4 = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(c_in, cp, 1), relu())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+
+
+def _int(v: Any, low: int, high: int, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+        raise SpecError(f"{what} must be an integer in [{low}, {high}], got {v!r}")
+    return v
+
+
+def build(spec: Sequence, allowed: Sequence[str], in_channels: int, image_size: int,
+          num_classes: int) -> nn.Module:
+    """The network a spec describes, with the classifier appended. Raises ``SpecError``."""
+    if not isinstance(spec, (list, tuple)) or not spec:
+        raise SpecError(f"the design must be a non-empty list of layers, got {type(spec).__name__}")
+    if len(spec) > 40:
+        raise SpecError(f"the design has {len(spec)} layers; at most 40 are allowed")
+    layers: list[nn.Module] = []
+    c, size, flat = in_channels, image_size, False
+    for i, layer in enumerate(spec, start=1):
+        if not isinstance(layer, (list, tuple)) or not layer or not isinstance(layer[0], str):
+            raise SpecError(f"layer {i} is {layer!r}; each layer is a tuple like ('conv', 16, 3, 1, 1)")
+        name, args = layer[0], list(layer[1:])
+        if name not in ARITY or name not in allowed:
+            raise SpecError(f"layer {i}: unknown layer type {name!r} (allowed: {', '.join(allowed)})")
+        lo, hi = ARITY[name]
+        if not lo <= len(args) <= hi:
+            raise SpecError(f"layer {i} {tuple(layer)!r}: {name!r} takes {lo}" + (f"-{hi}" if hi > lo else "")
+                            + f" arguments, got {len(args)}")
+        where = f"layer {i} {tuple(layer)!r}:"
+        if flat and name not in ("linear", "dropout"):
+            raise SpecError(f"{where} after a 'linear' layer only 'linear' and 'dropout' may follow")
+        if name == "conv":
+            out, k, s, p = (_int(args[0], 1, 512, f"{where} out_channels"), _int(args[1], 1, 11, f"{where} kernel"),
+                            _int(args[2], 1, 8, f"{where} stride"), _int(args[3], 0, 5, f"{where} padding"))
+            layers += [nn.Conv2d(c, out, k, s, p), nn.ReLU(inplace=True)]
+            c, size = out, (size + 2 * p - k) // s + 1
+        elif name in ("maxpool", "avgpool"):
+            k, s = _int(args[0], 1, 8, f"{where} kernel"), _int(args[1], 1, 8, f"{where} stride")
+            p = _int(args[2], 0, k // 2, f"{where} padding (at most kernel // 2)") if len(args) > 2 else 0
+            layers.append((nn.MaxPool2d if name == "maxpool" else nn.AvgPool2d)(k, s, p))
+            size = (size + 2 * p - k) // s + 1
+        elif name == "lrn":
+            n = _int(args[0], 1, 15, f"{where} size")
+            # the paper's alpha multiplies the sum of squares; PyTorch's multiplies their mean
+            layers.append(nn.LocalResponseNorm(n, alpha=1e-4 * n, beta=0.75, k=2.0))
+        elif name == "dropout":
+            p = args[0]
+            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+                raise SpecError(f"{where} p must be a number in [0, 1), got {p!r}")
+            layers.append(nn.Dropout(float(p)))
+        elif name == "inception":
+            widths = [_int(a, 1, 256, f"{where} width") for a in args]
+            layers.append(_Inception(c, *widths))
+            c = widths[0] + widths[2] + widths[4] + widths[5]
+        elif name == "factorized":
+            out, n = _int(args[0], 1, 512, f"{where} out_channels"), _int(args[1], 1, 9, f"{where} n")
+            layers += [nn.Conv2d(c, out, (1, n), padding=(0, n // 2)), nn.Conv2d(out, out, (n, 1), padding=(n // 2, 0)),
+                       nn.ReLU(inplace=True)]
+            c, size = out, size + 2 * (n // 2) - n + 1
+        elif name == "gap":
+            layers += [nn.AdaptiveAvgPool2d(1)]
+            size = 1
+        elif name == "linear":
+            out = _int(args[0], 1, 4096, f"{where} out_features")
+            if not flat:
+                layers.append(nn.Flatten())
+                c, flat = c * size * size, True
+            layers += [nn.Linear(c, out), nn.ReLU(inplace=True)]
+            c = out
+        if size < 1:
+            raise SpecError(f"{where} the feature map is empty after this layer")
+    if not flat:
+        layers.append(nn.Flatten())
+        c = c * size * size
+    layers.append(nn.Linear(c, num_classes))
+    return nn.Sequential(*layers)
+
+
+@dataclass
+class Result:
+    params: int
+    macs: int
+    accuracy: float  # on the held-out split, in [0, 1]
+    cpu_seconds: float
+
+
+_DATA: dict = {}
+
+
+def dataset(name: str, image_size: int, n_train: int | None = None, split_seed: int = 0, **options):
+    """The embedded data set, loaded once per process; ``split_seed`` chooses the train/test split."""
+    key = (name, image_size, n_train, split_seed, tuple(sorted(options.items())))
+    if key not in _DATA:
+        from cnnlab import data
+
+        _DATA[key] = data.load(name, image_size=image_size, n_train=n_train, seed=split_seed, **options)
+    return _DATA[key]
+
+
+def evaluate(spec: Sequence, allowed: Sequence[str], data_name: str = "digits", image_size: int = 16,
+             n_train: int | None = None, epochs: int = 10, batch_size: int = 64, lr: float = 3e-3,
+             seed: int = 0, max_macs: int | None = None, max_params: int | None = None,
+             cpu_limit: float = 30.0, split_seed: int = 0, data_options: dict | None = None) -> Result:
+    """Build, count and (when within the budgets) train ``spec``; returns its numbers.
+
+    Training: Adam(lr), cross-entropy, ``epochs`` passes over the training split in shuffled
+    mini-batches, all seeded by ``seed``; the accuracy is measured on the held-out split.
+    A design over ``max_macs``/``max_params`` is not trained (accuracy 0); one that runs past
+    ``cpu_limit`` seconds of process CPU time stops training where it is."""
+    data = dataset(data_name, image_size, n_train, split_seed, **(data_options or {}))
+    torch.manual_seed(seed)
+    model = build(spec, allowed, data.in_channels, image_size, data.num_classes)
+    from cnnlab import analysis
+
+    params = analysis.count_params(model)
+    macs = analysis.count_macs(model, (1, data.in_channels, image_size, image_size))
+    if (max_macs is not None and macs > max_macs) or (max_params is not None and params > max_params):
+        return Result(params, macs, 0.0, 0.0)
+    start = time.process_time()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    x, y = data.x_train, data.y_train
+    for _ in range(epochs):
+        model.train()
+        order = torch.randperm(len(y), generator=g)
+        for i in range(0, len(y), batch_size):
+            idx = order[i:i + batch_size]
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if time.process_time() - start > cpu_limit:
+            break
+    model.eval()
+    with torch.no_grad():
+        pred = torch.cat([model(data.x_test[i:i + 256]).argmax(1) for i in range(0, len(data.y_test), 256)])
+    acc = (pred == data.y_test).double().mean().item()
+    if not math.isfinite(acc):
+        acc = 0.0
+    return Result(params, macs, acc, time.process_time() - start)
