@@ -22,7 +22,6 @@ GLOO = dist.is_available() and dist.is_gloo_available()
 RUN = dict(n_train=256, n_test=60, epochs=2, batch_size=64)  # 4 steps an epoch; 60 test images: 30 per rank
 
 
-@pytest.mark.slow  # three Python processes start (torchrun and two ranks): ~10 s of CPU time
 @pytest.mark.skipif(not GLOO, reason="this PyTorch has no gloo backend for CPU processes")
 def test_two_gloo_processes_train_the_weights_of_one_process(tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
