@@ -1,0 +1,99 @@
+"""Grading throughput: N copies of a correct submission, graded serially and then in parallel.
+
+    python benchmarks/bench_grading.py                     # every assignment with a judge, N=4
+    python benchmarks/bench_grading.py ex01_conv_arithmetic -n 8 --jobs 2
+    python benchmarks/bench_grading.py --toy               # the engine's toy assignment (tests/fixtures)
+
+Prints, per assignment: seconds per submission serially (wall, and the sandboxed runner's own CPU
+seconds), seconds per submission in parallel, and the speed-up. Targets (issue 8): <= 5 s per
+submission serially for parts that train nothing, speed-up >= 1.6x on 2 cores. Wall times on a
+shared machine are inflated by the load; the CPU column is not.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from autograder import isolation  # noqa: E402
+from autograder.grading import Course, grade_assignment  # noqa: E402
+from autograder.judge import JudgeError, judge_files  # noqa: E402
+
+TOY = REPO / "tests" / "fixtures" / "toy_assignment"
+
+
+def make_course(root: Path, solutions: Path, assignment: str) -> Course:
+    shutil.copytree(solutions / assignment, root / "solutions" / assignment)
+    (root / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"load_subconfig({str(REPO / 'autograder' / 'nbgrader_config.py')!r})\n"
+        f"c.CourseDirectory.root = {str(root)!r}\n"
+        f"c.CourseDirectory.db_url = {'sqlite:///' + str(root / 'gradebook.db')!r}\n")
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"], cwd=root,
+                   env=env, check=True, capture_output=True)
+    return Course.load(root)
+
+
+def bench(assignment: str, n: int, jobs: int, extra: tuple, solutions: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        course = make_course(Path(tmp), solutions, assignment)
+        for master in sorted((solutions / assignment).glob("*.ipynb")):
+            for i in range(n):
+                folder = course.root / "submitted" / f"s{i:03d}" / assignment
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(master, folder / master.name)
+        rows = {}
+        for label, j in (("serial", 1), (f"parallel x{jobs}", jobs)):
+            t0 = time.perf_counter()
+            summary = grade_assignment(course, assignment, jobs=j, force=True, extra_dirs=extra, progress=False)
+            wall = time.perf_counter() - t0
+            full = all(got == best for got, best in summary.scores.values())
+            cpu = []
+            for record in (course.root / "grading" / assignment).glob("s*.json"):
+                import json
+
+                nbs = json.loads(record.read_text())["result"]["notebooks"].values()
+                cpu.append(sum(nb.get("sandbox_cpu_s", 0.0) for nb in nbs))
+            rows[label] = wall / n
+            print(f"{assignment:24s} {label:12s} {wall / n:6.2f} s/submission   sandbox CPU "
+                  f"{statistics.mean(cpu):5.2f} s   full marks: {'all' if full else 'NOT ALL'} ({n} submissions)",
+                  flush=True)
+        speedup = rows["serial"] / rows[f"parallel x{jobs}"]
+        print(f"{assignment:24s} speed-up {speedup:.2f}x on {jobs} workers", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("assignments", nargs="*")
+    parser.add_argument("-n", type=int, default=4, help="copies of the submission (default 4)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--toy", action="store_true", help="the toy assignment of tests/fixtures")
+    opts = parser.parse_args()
+    mode = isolation.detect()
+    print(f"sandbox: {mode.name} {mode.reason}".rstrip(), f"| {os.cpu_count()} cores | load {os.getloadavg()[0]:.1f}")
+    if opts.toy:
+        bench("toy_ops", opts.n, opts.jobs, (TOY,), TOY / "solutions")
+        return 0
+    names = opts.assignments or sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir())
+    for name in names:
+        try:
+            judge_files(name)
+        except JudgeError as err:
+            print(f"{name:24s} skipped: {err}")
+            continue
+        bench(name, opts.n, opts.jobs, (), REPO / "solutions")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
