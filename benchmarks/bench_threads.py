@@ -8,7 +8,7 @@ another notebook kernel, a browser or a second training run takes a core away). 
 configurations alternate within each repeat so that the background load hits them alike;
 medians count.
 
-    python benchmarks/bench_threads.py [--repeats 5] [--batches 20] [--models lenet5,alexnet_cifar]
+    python benchmarks/bench_threads.py [--repeats 5] [--scale 1] [--models lenet5,alexnet_cifar]
 """
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cnnlab.data import load  # noqa: E402
 from cnnlab.models import get_model  # noqa: E402
 
-DATA = {"lenet5": ("digits", 64), "alexnet_cifar": ("shapes", 64), "vgg11_cifar": ("shapes", 32)}
+# model -> (data set, batch size, batches per timed run): AlexNet-CIFAR and VGG-11-CIFAR cost ~200
+# MMACs an image, LeNet-5 0.4, so they get fewer batches.
+DATA = {"lenet5": ("digits", 64, 20), "alexnet_cifar": ("shapes", 32, 3), "vgg11_cifar": ("shapes", 32, 3)}
 
 
 def train_batches(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, batches: int) -> float:
@@ -53,7 +55,7 @@ def start_competitor() -> subprocess.Popen:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the batches per run")
     parser.add_argument("--models", default="lenet5,alexnet_cifar,vgg11_cifar")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops the competitor
@@ -63,11 +65,11 @@ def main() -> None:
     names = args.models.split(",")
     sets = {}
     for name in names:
-        data_name, batch = DATA[name]
+        data_name, batch, batches = DATA[name]
         data = load(data_name, n_train=max(512, batch * 4))
         torch.manual_seed(0)
         sets[name] = get_model(name, num_classes=data.num_classes, in_channels=data.in_channels), \
-            data.x_train, data.y_train, batch
+            data.x_train, data.y_train, batch, max(1, round(batches * args.scale))
 
     results: dict[tuple[str, str, int], list[float]] = {}
     for load_kind in ("quiet", "1 busy core"):
@@ -77,15 +79,15 @@ def main() -> None:
             for name in names:  # warm-up, once per thread count
                 for n in counts:
                     torch.set_num_threads(n)
-                    model, x, y, batch = sets[name]
-                    train_batches(model, x, y, batch, 2)
+                    model, x, y, batch, _ = sets[name]
+                    train_batches(model, x, y, batch, 1)
             for _ in range(args.repeats):
                 for name in names:
                     for n in counts:
                         torch.set_num_threads(n)
-                        model, x, y, batch = sets[name]
-                        seconds = train_batches(model, x, y, batch, args.batches)
-                        results.setdefault((name, load_kind, n), []).append(batch * args.batches / seconds)
+                        model, x, y, batch, batches = sets[name]
+                        seconds = train_batches(model, x, y, batch, batches)
+                        results.setdefault((name, load_kind, n), []).append(batch * batches / seconds)
         finally:
             if competitor is not None:
                 competitor.kill()
@@ -93,7 +95,8 @@ def main() -> None:
     torch.set_num_threads(default)
 
     print(f"{os.cpu_count()} CPUs, PyTorch {torch.__version__}, default {default} thread(s); "
-          f"training images/s, median of {args.repeats} (alternating), {args.batches} batches each")
+          f"training images/s, median of {args.repeats} (alternating); batches per run: "
+          f"{', '.join(f'{n} {sets[n][3]}×{sets[n][4]}' for n in names)}")
     print(f"load average at the end: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
     header = f"{'model':<15}{'machine':<13}" + "".join(f"{f'{n} thr':>10}" for n in counts) + "   best"
     print(header)

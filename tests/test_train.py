@@ -435,3 +435,39 @@ def test_verbose_false_is_silent(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert [LINE.fullmatch(line) is not None for line in lines] == [True, True, False]
     assert all(line.startswith("probe: ") for line in lines) and "2 epochs" in lines[-1]
+
+
+def test_threads_are_set_for_the_run_and_restored(monkeypatch):
+    from cnnlab.device import threads_for
+
+    assert threads_for(2) == 1 and threads_for(1) == 1 and threads_for(8) is None
+    before = torch.get_num_threads()
+    seen = []
+    for threads in (2, "auto", None):
+        fit(small_net(), bars_data(), epochs=1, device="cpu", threads=threads, verbose=False,
+            on_epoch=lambda h: seen.append(torch.get_num_threads()), **QUIET)
+        assert torch.get_num_threads() == before
+    assert seen == [2, threads_for() or before, before]
+    with pytest.raises(ValueError, match=r"threads must be 'auto', None .* got 0"):
+        fit(small_net(), bars_data(), threads=0, **QUIET)
+
+
+def test_channels_last_and_compile_options_reach_the_model(monkeypatch):
+    torch.manual_seed(0)
+    plain = fit(small_net(), bars_data(), epochs=2, device="cpu", verbose=False, **QUIET)
+    torch.manual_seed(0)
+    model = small_net()
+    nhwc = fit(model, bars_data(), epochs=2, device="cpu", channels_last=True, verbose=False, **QUIET)
+    assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert nhwc.train_loss == pytest.approx(plain.train_loss, rel=1e-4)  # the same arithmetic, another layout
+
+    compiled = []
+
+    def fake_compile(module, **kwargs):
+        compiled.append(module)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    model = small_net()
+    fit(model, bars_data(), epochs=1, device="cpu", compile=True, verbose=False, **QUIET)
+    assert compiled == [model]

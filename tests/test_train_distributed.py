@@ -15,7 +15,7 @@ import torch.distributed as dist
 from cnnlab.data import load
 from cnnlab.models import get_model
 from cnnlab.train import distributed, fit
-from test_train import bars_data, small_net
+from test_train import bars, bars_data, small_net
 
 ROOT = Path(__file__).resolve().parents[1]
 GLOO = dist.is_available() and dist.is_gloo_available()
@@ -104,3 +104,20 @@ def test_stream_path_trains_like_the_in_memory_path():
     for h in histories[1:]:
         assert h.train_loss == pytest.approx(histories[0].train_loss, rel=1e-6)
         assert h.test_acc == histories[0].test_acc
+
+
+def test_dataloaders_are_rebuilt_with_a_distributed_sampler_and_a_share_of_the_batch():
+    from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+    dataset = TensorDataset(*bars(100))
+    ctx = distributed.Context(rank=1, world=2)
+    loader = distributed.shard_dataloader(DataLoader(dataset, batch_size=64, shuffle=True), ctx, seed=3)
+    assert loader.batch_size == 32 and isinstance(loader.sampler, DistributedSampler)
+    assert loader.sampler.rank == 1 and loader.sampler.num_replicas == 2 and loader.sampler.shuffle
+    assert len(list(loader.sampler)) == 50  # half of the images
+    test = distributed.shard_dataloader(DataLoader(dataset, batch_size=64), ctx, seed=3)
+    assert not test.sampler.shuffle
+    with pytest.raises(ValueError, match=r"batch_size 63 does not divide across 2"):
+        distributed.shard_dataloader(DataLoader(dataset, batch_size=63), ctx, seed=3)
+    with pytest.raises(TypeError, match=r"shards an ImageData or torch DataLoaders, not a list"):
+        distributed.shard_dataloader([(torch.zeros(2, 1, 8, 8), torch.zeros(2))], ctx, seed=3)
