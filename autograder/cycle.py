@@ -294,8 +294,16 @@ def check_bundle(bundle: Path, repo: Path = REPO) -> list[str]:
             if secret in flat:
                 problems.append(f"{rel}: contains {what}")
     pyproject = bundle / "pyproject.toml"
-    if pyproject.exists() and "nbgrader" in pyproject.read_text():
-        problems.append("pyproject.toml still names nbgrader (the instructor's tools)")
+    if pyproject.exists():
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            import tomli as tomllib
+        project = tomllib.loads(pyproject.read_text()).get("project", {})
+        deps = list(project.get("dependencies", [])) + [d for ds in project.get("optional-dependencies", {}).values()
+                                                        for d in ds]
+        if any(re.match(r"nbgrader\b", d) for d in deps):
+            problems.append("pyproject.toml still installs nbgrader (the instructor's tools)")
     return problems
 
 
