@@ -146,6 +146,8 @@ class ShardedLoader:
             order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed + self.epoch))
         else:
             order = torch.arange(n)
+        if not self.stream:
+            order = order.to(self.device)  # one copy per epoch; a copy per batch would wait for the GPU
         pieces = []
         for i in range(self.batches):
             batch = order[i * b:(i + 1) * b]
@@ -159,7 +161,6 @@ class ShardedLoader:
         self.epoch += 1
         if not self.stream:
             for idx, scale in pieces:
-                idx = idx.to(self.device)
                 x = self.x[idx]
                 yield (self.augment(x) if self.augment else x), self.y[idx], scale
             return

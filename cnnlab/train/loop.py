@@ -169,7 +169,10 @@ def _fit(model, data, epochs, lr, optimizer, weight_decay, momentum, batch_size,
     if ctx.active:
         from torch.nn.parallel import DistributedDataParallel
 
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        gpu = None
+        if device.type == "cuda":
+            gpu = [device.index if device.index is not None else torch.cuda.current_device()]
+        net = DistributedDataParallel(model, device_ids=gpu)
     if compile:
         net = torch.compile(net)
     check = functools.partial(setup.check_first_batch, model, num_classes=num_classes, name=name,
