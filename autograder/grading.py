@@ -28,6 +28,7 @@ import shutil
 import sys
 import time
 import traceback
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,6 +161,13 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None, s
         todo.append((student, folder, digest))
 
     jobs = max(1, jobs or os.cpu_count() or 1)
+    try:  # judges that compute on this side (a design trained by the judge) share the cores
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
+    except ImportError:  # pragma: no cover
+        torch = None
     slots: queue.Queue = queue.Queue()
     for i in range(jobs):
         slots.put(i)
@@ -227,6 +235,8 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None, s
         pool.shutdown(wait=True, cancel_futures=True)
         if bar:
             bar.close()
+    if torch is not None:
+        torch.set_num_threads(threads)
     summary.seconds = time.monotonic() - t0
     _write_summary_csv(state_dir, summary)
     return summary
@@ -276,7 +286,9 @@ def _record(course: Course, assignment: str, masters, student: str, folder: Path
                     kwargs["timestamp"] = timestamp
                 except Exception:  # noqa: BLE001 - a malformed timestamp.txt is ignored
                     pass
-            gb.add_submission(assignment, student, **kwargs)
+            with warnings.catch_warnings():  # nbgrader's own add_submission trips SQLAlchemy's autoflush notes
+                warnings.simplefilter("ignore")
+                gb.add_submission(assignment, student, **kwargs)
         for master in masters:
             nbres = result["notebooks"][master.name]
             sub_nb = gb.find_submission_notebook(master.name, assignment, student)
