@@ -163,7 +163,10 @@ def grade(assignment: str, replace: dict[str, str] | None = None, seed: int = 0)
         if used:
             scores[test_id], messages[test_id] = 0.0, f"forbidden: {used}"
             continue
-        rng = np.random.default_rng(rng_seed.spawn(1)[0] if test.hidden else 0)
+        if hasattr(engine, "_rng_seed"):  # the engine's seeds: the same visible cases as real grading
+            rng = np.random.default_rng(engine._rng_seed(test_id, test.hidden, seed))
+        else:
+            rng = np.random.default_rng(rng_seed.spawn(1)[0] if test.hidden else 0)
         cases = _plain(test.cases(rng))
         passed, first = 0, ""
         for case in cases:

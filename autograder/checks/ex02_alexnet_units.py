@@ -38,15 +38,16 @@ def _tensor(got, like: torch.Tensor, text: str) -> torch.Tensor:
 
 # --- LRN backward -------------------------------------------------------------------------------
 
-def lrn_backward(student_fn: Callable, n_cases: int = 20, seed: int | None = 0) -> None:
-    """``student_fn(x, grad_output, size, alpha, beta, k)`` against autograd through the paper's LRN."""
+def lrn_backward(student_fn: Callable, n_cases: int = 20, seed: int | None = 0, sizes=(1, 3, 5, 7)) -> None:
+    """``student_fn(x, grad_output, size, alpha, beta, k)`` against autograd through the paper's LRN,
+    for window sizes drawn from ``sizes``."""
     from cnnlab.scratch import local_response_norm as lrn
 
     r = rng(seed)
     g = torch.Generator().manual_seed(r.randrange(2**31))
     for i in range(n_cases):
         shape = (r.randint(1, 2), r.randint(1, 12), r.randint(1, 4), r.randint(1, 4)) if i else (1, 3, 1, 1)
-        size = r.randint(1, 8)
+        size = r.choice(sizes)
         alpha, beta, k = r.choice([1e-4, 1e-2, 0.1]), r.uniform(0.3, 1.5), r.uniform(0.5, 3)
         x = math.sqrt(k / alpha / size) * torch.randn(*shape, generator=g, dtype=torch.float64)
         grad_output = torch.randn(*shape, generator=g, dtype=torch.float64)
@@ -130,13 +131,14 @@ def max_pool2d(student_fn: Callable, n_cases: int = 30, seed: int | None = 0) ->
 
 def design(spec, max_params: int = 3_000, max_macs: int = 150_000) -> None:
     """Build the spec, check the budget and train it with the grader's recipe on a split of
-    the digits of its own; prints the numbers. The grader scores the accuracy on another split."""
+    the shapes of its own; prints the numbers. The grader scores the accuracy on another split."""
     from . import _specnet
 
     allowed = ("conv", "maxpool", "lrn", "dropout", "linear")
     try:
-        result = _specnet.evaluate(spec, allowed, data_name="digits", image_size=16, epochs=10, batch_size=64,
-                                   lr=3e-3, seed=0, max_params=max_params, max_macs=max_macs, split_seed=0)
+        result = _specnet.evaluate(spec, allowed, data_name="shapes", image_size=16, n_train=1500, epochs=10,
+                                   batch_size=64, lr=3e-3, seed=0, max_params=max_params, max_macs=max_macs,
+                                   split_seed=0, data_options={"difficulty": 0.0})
     except _specnet.SpecError as err:
         raise CheckFailed(f"DESIGN: {err}") from None
     if result.params > max_params or result.macs > max_macs:

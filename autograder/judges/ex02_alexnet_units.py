@@ -73,8 +73,9 @@ def _lrn_case(rng, shape=None, size=None) -> dict:
 
 
 def _lrn_visible(rng) -> list[dict]:
-    return [_lrn_case(rng, [1, 3, 1, 1], 3), _lrn_case(rng, [2, 8, 3, 3], 5), _lrn_case(rng, [1, 6, 2, 2], 4),
-            _lrn_case(rng, [1, 2, 2, 1], 7)]
+    # odd window sizes only, as in the notebook's visible test; the hidden tests draw even ones too
+    return [_lrn_case(rng, [1, 3, 1, 1], 3), _lrn_case(rng, [2, 8, 3, 3], 5), _lrn_case(rng, [1, 6, 2, 2], 1),
+            _lrn_case(rng, [1, 2, 2, 1], 7), _lrn_case(rng, [1, 12, 2, 3], 3)]
 
 
 def _lrn_reference(case: dict):
@@ -249,10 +250,13 @@ def _pool_compare(case: dict, got: Any, expected: list[dict]) -> tuple[bool, str
 ALLOWED = ("conv", "maxpool", "lrn", "dropout", "linear")
 MAX_PARAMS = 3_000
 MAX_MACS = 150_000
-THRESHOLD = 0.92  # held-out accuracy; see the notebook for how it was measured
-# the judge holds out a split of its own (split_seed=1); the visible check tries designs on split 0
-TRAINING = dict(data_name="digits", image_size=16, epochs=10, batch_size=64, lr=3e-3, seed=0, cpu_limit=30.0,
-                split_seed=1)
+# Held-out accuracy required. The master design reaches 56.8-63.4 % on the judge's split over training
+# seeds 0-2 (57.2-58.6 % on the visible split); a deep narrow stack 42-51 %, a linear classifier 13-15 %.
+THRESHOLD = 0.50
+# 16×16 "shapes" (10 classes, difficulty 0), 1,500 training images; the judge holds out a split of
+# its own (split_seed=1), the visible check tries designs on split 0
+TRAINING = dict(data_name="shapes", image_size=16, n_train=1500, epochs=10, batch_size=64, lr=3e-3, seed=0,
+                cpu_limit=30.0, split_seed=1, data_options={"difficulty": 0.0})
 
 
 @functools.lru_cache(maxsize=16)
@@ -260,6 +264,11 @@ def _evaluate(spec_json: str):
     from autograder.judges import _design
 
     return _design.evaluate(json.loads(spec_json), ALLOWED, max_params=MAX_PARAMS, max_macs=MAX_MACS, **TRAINING)
+
+
+def training(split_seed: int) -> dict:
+    """The judge's recipe on another split (the notebook's visible test uses split 0)."""
+    return {**TRAINING, "split_seed": split_seed}
 
 
 def _design_result(got: Any):
