@@ -311,7 +311,7 @@ def _run_and_save(cells: list[str], path) -> dict:
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=True,
+    nbclient.NotebookClient(nb, timeout=300, startup_timeout=180, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(path.parent)}}).execute()
     nbformat.write(nb, path)
     return json.loads(path.read_text())
