@@ -72,8 +72,8 @@ def main() -> None:
             data.x_train, data.y_train, batch, max(1, round(batches * args.scale))
 
     results: dict[tuple[str, str, int], list[float]] = {}
-    for load_kind in ("quiet", "1 busy core"):
-        competitor = start_competitor() if load_kind != "quiet" else None
+    for load_kind in ("as it is", "+1 busy proc"):
+        competitor = start_competitor() if load_kind != "as it is" else None
         try:
             time.sleep(0.5)
             for name in names:  # warm-up, once per thread count
@@ -101,7 +101,7 @@ def main() -> None:
     header = f"{'model':<15}{'machine':<13}" + "".join(f"{f'{n} thr':>10}" for n in counts) + "   best"
     print(header)
     for name in names:
-        for load_kind in ("quiet", "1 busy core"):
+        for load_kind in ("as it is", "+1 busy proc"):
             rates = {n: statistics.median(results[(name, load_kind, n)]) for n in counts}
             best = max(rates, key=rates.get)
             cells = "".join(f"{rates[n]:>10,.0f}" for n in counts)
