@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -102,6 +103,15 @@ class Lab:
             body = resp.read()
         return json.loads(body) if body else None
 
+    def status(self, path: str) -> int:
+        """HTTP status of a GET of ``path`` (404: no handler, e.g. a server extension not loaded)."""
+        req = urllib.request.Request(self.url + path, headers={"Authorization": f"token {self.token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status
+        except urllib.error.HTTPError as err:
+            return err.code
+
     def close(self) -> None:
         self.proc.terminate()
         try:
@@ -165,6 +175,7 @@ def test_lecture_01_explorers_survive_save_and_reload(tmp_path):
             assert "Jupyter news" not in first_screen, "the news pop-up is shown"
             for word in ("Nbgrader", "Formgrader", "Validate", "Create Assignment", "Assignment List"):
                 assert word not in first_screen, f"instructor UI in the student's lab: {word!r}"
+            assert lab.status("/formgrader") == 404, "nbgrader's formgrader is served to students"
 
             # Run → Run All Cells, as a student does
             page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
@@ -223,6 +234,7 @@ def test_instructor_lab_has_the_nbgrader_tools_the_students_lab_hides(tmp_path):
             _wait_for(page, lambda: "Validate" in _text(page), "nbgrader's Validate button", 60)
             text = _text(page)
             assert "Nbgrader" in text and "Create Assignment" in text
+            assert lab.status("/formgrader") == 200
             assert "Jupyter news" not in text
             browser.close()
     finally:
