@@ -348,7 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     add("export", cmd_export, "grades as CSV").add_argument("--to", default="grades.csv")
     add("student-bundle", cmd_bundle, "what students receive").add_argument("--out", default=str(REPO / "dist" / "student"))
     opts = parser.parse_args(argv)
-    return opts.func(opts)
+    try:
+        return opts.func(opts)
+    except KeyboardInterrupt:
+        print("stopped; what was graded is saved, and the same command goes on from there", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -182,6 +182,17 @@ def _world_readable(path: str) -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """PR_SET_PDEATHSIG: the sandbox dies when the grader does (bwrap also does it inside)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        pass
+
+
 def preexec(limits: Limits):
     """Resource limits set in the child before it starts the sandbox (they are inherited)."""
     mb = 1024 * 1024
@@ -195,6 +206,7 @@ def preexec(limits: Limits):
 
     def apply() -> None:
         os.setsid()  # its own process group: the judge kills the whole group on a timeout
+        _die_with_parent()
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 5))
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * mb, limits.file_mb * mb))

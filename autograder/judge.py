@@ -652,7 +652,7 @@ def grade_notebook(submission: Path, master: MasterNotebook, judge: ModuleType, 
     reports each as ``grade_id#k``: the reliability check of a correct answer."""
     mode = mode or isolation.detect()
     limits = limits or limits_for(judge)
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.thread_time()
     result = {"notebook": master.name, "seed": seed, "tests": {}, "flags": {}, "problems": [], "cells": {},
               "incidents": [], "seconds": 0.0, "sandbox": mode.name}
     try:
@@ -746,4 +746,5 @@ def grade_notebook(submission: Path, master: MasterNotebook, judge: ModuleType, 
                        if rec.cells.get(c, {}).get("status") == "error"]
         entry["message"] = "; ".join(filter(None, [first_fail] + ([] if first_fail is None else cell_errors[:1])))
     result["seconds"] = round(time.monotonic() - t0, 3)
+    result["judge_cpu_s"] = round(time.thread_time() - cpu0, 3)  # this side: cases, references, compares
     return result

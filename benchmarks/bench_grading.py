@@ -80,6 +80,11 @@ def main() -> int:
     parser.add_argument("--toy", action="store_true", help="the toy assignment of tests/fixtures")
     opts = parser.parse_args()
     mode = isolation.detect()
+    from autograder.judge import reference_index
+
+    t0 = time.process_time()
+    reference_index()  # once per grading process: not part of the per-submission figures
+    print(f"one-time: cnnlab's code index for copy detection, {time.process_time() - t0:.1f} s CPU")
     print(f"sandbox: {mode.name} {mode.reason}".rstrip(), f"| {os.cpu_count()} cores | load {os.getloadavg()[0]:.1f}")
     if opts.toy:
         bench("toy_ops", opts.n, opts.jobs, (TOY,), TOY / "solutions")

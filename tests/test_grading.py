@@ -328,3 +328,35 @@ def test_without_a_sandbox_grading_is_refused_loudly(monkeypatch, tmp_path, caps
     finally:
         monkeypatch.delenv("CNNLAB_SANDBOX")
         isolation.detect.cache_clear()
+
+
+@needs_sandbox
+def test_interrupted_class_run_resumes_without_losing_a_grade(tmp_path):
+    """Ctrl-C in the middle of a class: what was graded stays graded, the rerun grades the rest only."""
+    import signal
+    import time
+
+    course = make_course(tmp_path)
+    master = nbformat.read(TOY / "solutions" / "toy_ops" / "toy_ops.ipynb", as_version=4)
+    students = [f"s{i}" for i in range(4)]
+    for s in students:
+        submit(course, s, master)
+    cmd = [sys.executable, "-m", "autograder.cycle", "autograde", "toy_ops", "--course", str(tmp_path), "--judges",
+           str(TOY), "--jobs", "1", "--quiet", "--seed", "1"]
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    records = course.root / "grading" / "toy_ops"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(records.glob("s*.json"))) < 1 and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out = proc.communicate(timeout=120)[0]
+    done = sorted(p.stem for p in records.glob("s*.json"))
+    assert 1 <= len(done) < 4, out
+    assert "interrupted" in out, out
+    for s in done:
+        assert scores(course, s) == FULL  # a record exists only once its grade is in the gradebook
+    rerun = grade_assignment(course, "toy_ops", jobs=2, seed=2, limits=LIMITS, extra_dirs=(TOY,), progress=False)
+    assert sorted(rerun.skipped) == done and sorted(rerun.graded) == sorted(set(students) - set(done))
+    assert all(scores(course, s) == FULL for s in students)
+    assert _sandbox_processes() == []
