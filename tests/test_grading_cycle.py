@@ -121,6 +121,11 @@ def test_student_bundle_holds_no_secret(tmp_path):
     project = tomllib.loads((bundle / "pyproject.toml").read_text())["project"]
     assert set(project["optional-dependencies"]) == {"course"}  # no instructor / test extras
     assert not any("nbgrader" in d for d in project["dependencies"] + project["optional-dependencies"]["course"])
+    # the students' notebooks import the visible-test helpers: they work from the bundle alone
+    probe = ("import sys, importlib, pkgutil; sys.path.insert(0, '.'); import autograder.checks as c; "
+             "assert c.__file__.startswith(sys.argv[1]), c.__file__; "
+             "[importlib.import_module('autograder.checks.' + m.name) for m in pkgutil.iter_modules(c.__path__)]")
+    subprocess.run([sys.executable, "-c", probe, str(bundle)], cwd=bundle, check=True, timeout=300)
     # the check is real: a leaked solution, hidden test or judge is found
     master = next((REPO / "solutions").rglob("*.ipynb"))
     nb = json.loads(master.read_text())
