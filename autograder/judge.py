@@ -213,7 +213,7 @@ BANNED_MODULES = {"cnnlab", "autograder", "inspect", "importlib", "ctypes", "gc"
                   "pickle", "code", "codeop", "runpy", "IPython", "subprocess", "socket", "pty", "signal",
                   "linecache", "tokenize", "traceback", "threading", "multiprocessing", "_thread"}
 BANNED_CALLS = {"eval", "exec", "compile", "__import__", "globals", "locals", "vars", "breakpoint",
-                "get_ipython", "open"}
+                "get_ipython", "open", "__builtins__", "__loader__", "__spec__"}
 # attributes that reach frames, code objects, module tables or the notebook machinery
 BANNED_ATTRS = {"__globals__", "__code__", "__closure__", "__subclasses__", "__builtins__", "__dict__",
                 "__getattribute__", "__mro__", "__bases__", "__base__", "__self__", "__func__", "__loader__",
@@ -294,7 +294,7 @@ def static_flags(sources: dict[str, str], forbidden: tuple[str, ...] = (), allow
                 if text.split(".")[0] in banned_names and not ok(text):
                     add(cell, node, f"uses {text} from the cnnlab reference library")
                 if isinstance(node, ast.Name) and node.id in BANNED_CALLS and not ok(node.id):
-                    add(cell, node, f"uses {node.id}(), which answers may not use")
+                    add(cell, node, f"uses {node.id}, which answers may not use")
                 for e in entries:
                     aliased = ("." in e and isinstance(node, ast.Attribute) and node.attr == e.rsplit(".", 1)[1]
                                and text.split(".")[0] != "self")  # torch.nn.functional.x for F.x
@@ -304,8 +304,10 @@ def static_flags(sources: dict[str, str], forbidden: tuple[str, ...] = (), allow
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
                     node.func.id in ("getattr", "setattr", "delattr", "hasattr"):
                 name = node.args[1] if len(node.args) > 1 else None
+                on_self = bool(node.args) and isinstance(node.args[0], ast.Name) and node.args[0].id == "self"
                 if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
-                    add(cell, node, f"uses {node.func.id}() with a computed name")
+                    if not on_self:  # getattr(self, f"branch{i}") is ordinary module code
+                        add(cell, node, f"uses {node.func.id}() with a computed name")
                 elif name.value.startswith("__") or name.value in BANNED_ATTRS:
                     add(cell, node, f"uses {node.func.id}(..., {name.value!r})")
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
