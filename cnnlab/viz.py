@@ -440,7 +440,9 @@ def draw_network(model: nn.Module, input_size: Sequence[int] | None = None, dept
     box before them, dropout the box after; with ``collapse``, repeated identical boxes (VGG's
     stacks of 3×3 convolutions) become one "n × ..." box. A module whose output feeds nothing that
     follows while its input also feeds a later module (GoogLeNet's auxiliary heads, run with
-    ``training=True`` on a copy of the model) is drawn beside the main path. Returns the Figure.
+    ``training=True`` on a copy of the model) is drawn beside the main path. Only modules are
+    seen: an operation called as a function in ``forward`` (``F.relu``, ``torch.flatten``, an
+    addition) has no box. Returns the Figure.
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"draw_network: expected an nn.Module, got {type(model).__name__}")

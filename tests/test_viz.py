@@ -45,6 +45,12 @@ def child_shapes(model: nn.Module, input_size: tuple[int, ...]) -> dict[str, str
     return shapes
 
 
+def meta_model(name: str) -> nn.Module:
+    """The model on PyTorch's meta device: shapes without storage, so tracing a 224×224 net is free."""
+    with torch.device("meta"):
+        return get_model(name)
+
+
 @pytest.fixture(autouse=True)
 def close_figures():
     yield
@@ -67,24 +73,24 @@ PAPER_SHAPES = {
 @pytest.mark.parametrize("name", list(PAPER_SHAPES))
 def test_draw_network_shows_the_papers_shapes_in_order(name):
     input_size, shapes = PAPER_SHAPES[name]
-    fig = viz.draw_network(get_model(name), input_size, depth=2)
+    fig = viz.draw_network(meta_model(name), input_size, depth=2)
     positions(fig, shapes)
 
 
 def test_vgg16_stages_collapse_to_table1_rows():
     # Table 1, D: conv3-64 ×2, conv3-128 ×2, conv3-256 ×3, conv3-512 ×3, conv3-512 ×3
-    drawn = " | ".join(texts(viz.draw_network(get_model("vgg16"), (1, 3, 224, 224), depth=2)))
+    drawn = " | ".join(texts(viz.draw_network(meta_model("vgg16"), (1, 3, 224, 224), depth=2)))
     for row in ["2 × Conv 3×3, 64", "2 × Conv 3×3, 128", "3 × Conv 3×3, 256", "3 × Conv 3×3, 512"]:
         assert row in drawn
     assert drawn.count("MaxPool 2×2/2") == 5
     # without collapsing, one box per convolution: 13 of them
-    flat = " | ".join(texts(viz.draw_network(get_model("vgg16"), (1, 3, 224, 224), depth=2, collapse=False)))
+    flat = " | ".join(texts(viz.draw_network(meta_model("vgg16"), (1, 3, 224, 224), depth=2, collapse=False)))
     assert flat.count("Conv 3×3") == 13 and " × Conv" not in flat
 
 
 def test_googlenet_shows_table1_sizes_and_the_inception_splits():
     # Szegedy et al. 2015, Table 1: output sizes and the #1×1 / #3×3 / #5×5 / pool proj columns
-    fig = viz.draw_network(get_model("googlenet"), (1, 3, 224, 224))
+    fig = viz.draw_network(meta_model("googlenet"), (1, 3, 224, 224))
     positions(fig, ["64×112×112", "64×56×56", "192×56×56", "192×28×28",
                     "concat 64 + 128 + 32 + 32", "256×28×28", "concat 128 + 192 + 96 + 64", "480×28×28",
                     "480×14×14", "512×14×14", "528×14×14", "832×14×14", "832×7×7",
