@@ -50,9 +50,10 @@ def threads_for(cpus: int | None = None) -> int | None:
     CPUs, None (PyTorch's default, one per core) on bigger ones.
 
     Why (``benchmarks/bench_threads.py``, figures in ``benchmarks/README.md``): on a 2-core
-    machine a second busy process makes PyTorch's 2 OpenMP threads wait for each other at every
-    parallel region, and the course's small models train several times slower; one thread loses
-    little on a quiet machine and nothing on a busy one.
+    machine that other programs share, PyTorch's 2 OpenMP threads wait for each other at every
+    parallel region, and the course's models trained 1.7× (AlexNet, VGG-11 for CIFAR) to 20×
+    (LeNet-5) slower with them than with one thread. On an idle 2-core machine two threads would
+    be faster for the larger models; a fixed rule also keeps CPU results reproducible.
     """
     cpus = cpus if cpus is not None else (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                                          else os.cpu_count() or 1)
