@@ -72,9 +72,11 @@ def init_process_group(ctx: Context, device: torch.device) -> None:
     backend = "nccl" if device.type == "cuda" else "gloo"
     if backend == "gloo" and not dist.is_gloo_available():
         raise RuntimeError("distributed training on CPU needs the gloo backend, which this PyTorch lacks")
+    options = {}
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    dist.init_process_group(backend, rank=ctx.rank, world_size=ctx.world)
+        options["device_id"] = device  # NCCL then knows this process's GPU (barriers need not guess)
+    dist.init_process_group(backend, rank=ctx.rank, world_size=ctx.world, **options)
     atexit.register(_destroy)
 
 

@@ -140,6 +140,8 @@ def _fit(model, data, epochs, lr, optimizer, weight_decay, momentum, batch_size,
     if seed is not None:
         seed_everything(seed + ctx.rank)
     device = get_device(device or distributed.device_for(ctx))
+    if ctx.active and device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", ctx.local_rank)  # "cuda" under torchrun: this process's own GPU
     distributed.init_process_group(ctx, device)
     train_loader, test_loader, on_device, num_classes, name = setup.loaders(
         data, batch_size, device, augment, seed, ctx, stream, num_workers)
@@ -169,10 +171,7 @@ def _fit(model, data, epochs, lr, optimizer, weight_decay, momentum, batch_size,
     if ctx.active:
         from torch.nn.parallel import DistributedDataParallel
 
-        gpu = None
-        if device.type == "cuda":
-            gpu = [device.index if device.index is not None else torch.cuda.current_device()]
-        net = DistributedDataParallel(model, device_ids=gpu)
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if compile:
         net = torch.compile(net)
     check = functools.partial(setup.check_first_batch, model, num_classes=num_classes, name=name,
