@@ -91,14 +91,19 @@ def detect() -> Mode:
     if bwrap is None:
         return Mode("none", "bubblewrap (bwrap) is not installed")
     name = "bwrap-root" if _is_root() else "bwrap-user"
-    probe = [bwrap, *_namespace_args(name), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
+    probe = [bwrap, *_namespace_args(name), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+    sized = ["--size", str(2**20), "--tmpfs", "/tmp", "true"]
     try:
-        proc = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(probe + sized, capture_output=True, text=True, timeout=30)
+        notes = []
+        if proc.returncode != 0 and "--size" in proc.stderr:  # bubblewrap < 0.8: no size limit on /tmp
+            proc = subprocess.run(probe + ["--tmpfs", "/tmp", "true"], capture_output=True, text=True, timeout=30)
+            notes = ["no-tmpfs-size"]
     except (OSError, subprocess.TimeoutExpired) as err:
         return Mode("none", f"bwrap does not start: {err}")
     if proc.returncode != 0:
         return Mode("none", f"bwrap cannot create namespaces here: {proc.stderr.strip()[:300]}")
-    return Mode(name, bwrap=bwrap)
+    return Mode(name, bwrap=bwrap, notes=notes)
 
 
 def _namespace_args(mode: str) -> list[str]:
@@ -166,8 +171,10 @@ def build_command(mode: Mode, adapter: str, limits: Limits, slot: int = 0) -> tu
             cmd += ["--tmpfs", p]
     cmd += ["--perms", "0755", "--dir", "/grader", "--ro-bind", adapter, ADAPTER_PATH,
             "--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--size", str(4 * limits.file_mb * 1024 * 1024), "--tmpfs", "/tmp",
-            "--chdir", "/tmp"]
+            "--perms", "1777"]
+    if "no-tmpfs-size" not in mode.notes:
+        cmd += ["--size", str(4 * limits.file_mb * 1024 * 1024)]
+    cmd += ["--tmpfs", "/tmp", "--chdir", "/tmp"]
     if mode.name == "bwrap-root":
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     return cmd + ["--", *runner], env
