@@ -11,12 +11,13 @@
   notebooks and viewers without widgets (``_explorer_class`` says where each one shows).
 
 Every number shown comes from ``cnnlab.analysis`` (``conv_output_size``, ``conv_params``,
-``conv_macs``, ``receptive_field``), which follows the recurrences of the course's unit slides
-(seed 004) and D. H. T. Hien, "A guide to receptive field arithmetic for CNNs" (2017):
+``conv_macs``, ``receptive_field``), which follows the recurrences of V. Dumoulin, F. Visin, "A guide
+to convolution arithmetic for deep learning" (2016) and D. H. T. Hien, "A guide to receptive field
+arithmetic for CNNs" (2017):
 https://medium.com/mlreview/a-guide-to-receptive-field-arithmetic-for-convolutional-neural-networks-e0f514068807
 
 Coordinates in the drawings are input pixels: pixel ``i`` covers ``[i, i + 1)``, so a field
-centred at ``start = 0.5`` is centred on the first pixel, as in the slides.
+centred at ``start = 0.5`` is centred on the first pixel, as in Hien's article.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from ._utils import in_notebook
 from .analysis import RFLayer, conv_macs, conv_output_size, conv_params, receptive_field
 
 if TYPE_CHECKING:  # matplotlib and ipywidgets are imported lazily: importing cnnlab stays cheap
@@ -55,11 +57,9 @@ def _in_kernel() -> bool:
     """True inside a Jupyter kernel with ipywidgets installed: the only place sliders can work."""
     try:
         import ipywidgets  # noqa: F401
-        from IPython import get_ipython
     except ImportError:
         return False
-    ip = get_ipython()
-    return ip is not None and getattr(ip, "kernel", None) is not None
+    return in_notebook()
 
 
 def _use_plain(plain: bool | None) -> bool:
@@ -400,11 +400,11 @@ def _conv_widget(size: int, kernel_size: int, stride: int, padding: int, dilatio
 
 # name -> (layers as "k,s,p[,d]" text, input size); text, so that the explorer's Text box shows it
 RF_PRESETS: dict[str, tuple[str, int]] = {
-    "two 3×3 s2 (slides, 5×5 input)": ("3,2,1; 3,2,1", 5),
+    "two 3×3 s2 (5×5 input)": ("3,2,1; 3,2,1", 5),
     "three 3×3 (VGG)": ("3,1,1; 3,1,1; 3,1,1", 32),
     "AlexNet conv1-pool1": ("11,4,0; 3,2,0", 227),
     "LeNet-5": ("5,1,0; 2,2,0; 5,1,0; 2,2,0", 32),
-    "dilated 3×3 d2 (slides, 7×7 input)": ("3,1,0,2", 7),
+    "dilated 3×3 d2 (7×7 input)": ("3,1,0,2", 7),
 }
 
 
@@ -625,8 +625,8 @@ def receptive_field_explorer(layers=None, input_size: int = 32, plain: bool | No
     """Explore receptive-field arithmetic over a layer stack.
 
     ``layers``: text such as ``"3,1,1; 3,2,1"`` (kernel, stride, padding[, dilation] per layer),
-    ``(k, s, p[, d])`` tuples or a module; None starts from the first of ``RF_PRESETS`` (the slides'
-    two 3×3 stride-2 layers on a 5×5 input) with its input size.
+    ``(k, s, p[, d])`` tuples or a module; None starts from the first of ``RF_PRESETS`` (two 3×3
+    stride-2 layers with padding 1 on a 5×5 input, the example of Hien's article) with its input size.
 
     In a Jupyter kernel with ipywidgets (or ``plain=False``): returns an ``ipywidgets.VBox`` with a
     preset dropdown, a Text box for the layers, an input-size slider and a slider for the layer to

@@ -168,7 +168,7 @@ def test_parse_layers_errors_are_readable(text, words):
 
 
 def test_receptive_field_explorer_plain_seed004(capsys):
-    layers, size = RF_PRESETS["two 3×3 s2 (slides, 5×5 input)"]
+    layers, size = RF_PRESETS["two 3×3 s2 (5×5 input)"]
     rows = receptive_field_explorer(layers, size, plain=True)
     assert rows == receptive_field([(3, 2, 1), (3, 2, 1)], 5)
     assert [r.n for r in rows] == [5, 3, 2]
@@ -224,7 +224,7 @@ def test_receptive_field_explorer_widget():
     pytest.importorskip("ipywidgets")
     box = receptive_field_explorer(plain=False)
     c = box.controls
-    assert c["preset"].value == "two 3×3 s2 (slides, 5×5 input)"
+    assert c["preset"].value == "two 3×3 s2 (5×5 input)"
     assert (c["layer"].max, c["layer"].value) == (2, 2)
     assert "r = 7 px" in box.status.value and "jump j = 4 px" in box.status.value
 

@@ -18,19 +18,10 @@ import time
 import warnings
 from typing import Any
 
+from .._utils import in_notebook
 from .history import History, draw_curves
 
 MIN_UPDATE_S = 0.25  # at most four progress updates a second: each one is a message to the front end
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (not a terminal IPython, not a script)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def epoch_line(h: History, epochs: int, label: str | None = None) -> str:

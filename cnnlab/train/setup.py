@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, CyclicLR, LRScheduler, OneCycleLR, ReduceLROnPlateau
 
+from .._utils import evaluating
 from . import distributed
 from .distributed import Context, ShardedLoader
 
@@ -175,10 +176,8 @@ def check_first_batch(model, x, y, *, num_classes, name, default_loss) -> None:
                         f"not ({type(x).__name__}, {type(y).__name__})")
     if default_loss and y.ndim == 1 and y.dtype != torch.long:  # cross-entropy wants int64 indices
         raise ValueError(f"labels must be int64 class indices, got {y.dtype}; convert them with y.long()")
-    was_training = model.training
-    model.eval()  # so that batch-norm statistics do not see this batch twice
     try:
-        with torch.no_grad():
+        with evaluating(model), torch.no_grad():  # eval: batch-norm statistics must not see this batch twice
             out = model(x[:2])
     except RuntimeError as err:
         conv = next((m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
@@ -189,8 +188,6 @@ def check_first_batch(model, x, y, *, num_classes, name, default_loss) -> None:
         size = f" Was the model built for {x.shape[-2]}×{x.shape[-1]} images?" if x.ndim == 4 else ""
         raise RuntimeError(f"the model failed on the first batch of {where} (shape {tuple(x.shape)}): "
                            f"{err}.{size}") from err
-    finally:
-        model.train(was_training)
     if not isinstance(out, torch.Tensor) or out.ndim != 2:
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(f"the model should return class scores of shape (batch, classes), a 2-D "
