@@ -86,8 +86,20 @@ def judge_files(assignment: str, extra_dirs: tuple[Path, ...] = ()) -> tuple[Pat
                      f"autograder/sandbox/{assignment}.py")
 
 
+_LOADED: dict[tuple[str, int], ModuleType] = {}
+
+
 def load_judge(assignment: str, extra_dirs: tuple[Path, ...] = ()) -> ModuleType:
+    """The judge module of an assignment, loaded once per process while its file is unchanged (so
+    what a judge caches, e.g. a design it trained, serves every submission of a run)."""
     path, _ = judge_files(assignment, extra_dirs)
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _LOADED:
+        _LOADED[key] = _load_judge_file(assignment, path)
+    return _LOADED[key]
+
+
+def _load_judge_file(assignment: str, path: Path) -> ModuleType:
     name = f"_cnnlab_judge_{assignment}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)

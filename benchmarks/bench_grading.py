@@ -53,6 +53,11 @@ def bench(assignment: str, n: int, jobs: int, extra: tuple, solutions: Path) -> 
                 folder.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(master, folder / master.name)
         rows = {}
+        # one untimed submission first: what a judge computes once per run (a design it trains,
+        # cached) is not a per-submission cost
+        t0 = time.perf_counter()
+        grade_assignment(course, assignment, jobs=1, force=True, students=["s000"], extra_dirs=extra, progress=False)
+        print(f"{assignment:24s} warm-up      {time.perf_counter() - t0:6.2f} s (one submission, judge caches filled)")
         for label, j in (("serial", 1), (f"parallel x{jobs}", jobs)):
             t0 = time.perf_counter()
             summary = grade_assignment(course, assignment, jobs=j, force=True, extra_dirs=extra, progress=False)

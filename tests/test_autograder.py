@@ -43,9 +43,10 @@ def test_every_assignment_has_a_designed_wrong_submission():
 
 @pytest.mark.parametrize("assignment", assignments())
 def test_judge_covers_every_graded_cell(assignment):
-    """The judge scores exactly the master's graded test cells, and its parts name real answer cells."""
-    if not _has_judge(assignment):
-        pytest.skip(f"{assignment} has no judge yet")
+    """Every assignment is graded by the judge (no test cell decides a grade in the student's kernel):
+    its judge scores exactly the master's graded test cells, and its parts name real answer cells."""
+    assert _has_judge(assignment), (f"{assignment} needs autograder/judges/{assignment}.py and "
+                                    f"autograder/sandbox/{assignment}.py (autograder/README.md)")
     judge = J.load_judge(assignment)
     masters = [J.read_master(p) for p in sorted((SOLUTIONS / assignment).glob("*.ipynb"))]
     graded = {g for m in masters for g in m.points}
