@@ -153,8 +153,14 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None, s
         record = state_dir / f"{student}.json"
         if not force and record.exists():
             try:
-                if json.loads(record.read_text())["digest"] == digest:
+                saved = json.loads(record.read_text())
+                if saved["digest"] == digest:
                     summary.skipped.append(student)
+                    out_dir = course.root / "autograded" / student / assignment
+                    if not all((out_dir / f"{m.name}.ipynb").exists() for m in masters):
+                        # removed since (e.g. by a refused `nbgrader autograde --force`): written
+                        # again from the record, gradebook included, without grading again
+                        _record(course, assignment, masters, student, folder, saved["result"], digest, state_dir)
                     continue
             except (ValueError, KeyError):
                 pass

@@ -24,3 +24,8 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A notebook that trains a small model may take a while on a laptop CPU.
 c.ExecutePreprocessor.timeout = 300
+
+# Grading happens in a sandbox with the verdict outside it (`python3 make.py autograde`, see
+# autograder/README.md); nbgrader's own autograde would run submissions unconfined, so it refuses.
+if os.environ.get("CNNLAB_ALLOW_KERNEL_GRADING") != "1":
+    c.Autograde.autograde_preprocessors = ["autograder.nbgrader_guard.RefuseKernelGrading"]

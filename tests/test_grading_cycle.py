@@ -95,6 +95,15 @@ def test_cycle_with_real_nbgrader(tmp_path):
     out = step(course, "autograde", "all", "--judges", str(TOY), "--jobs", "2", "--seed", "3", "--quiet")
     assert "3 graded" in out.stdout and "0 failed" in out.stdout, out.stdout
 
+    # plain `nbgrader autograde` (formgrader's button) would run submissions unconfined: it refuses
+    plain = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "toy_ops", "--force"], cwd=course,
+                           env=_env(), capture_output=True, text=True, timeout=600)
+    assert "nbgrader autograde is turned off" in plain.stdout + plain.stderr
+    # (with --force it has removed autograded/ first; the same autograde command restores it from
+    # its records without grading again)
+    again = step(course, "autograde", "toy_ops", "--judges", str(TOY), "--quiet")
+    assert "0 graded, 3 already graded (kept)" in again.stdout, again.stdout
+
     step(course, "feedback", "toy_ops")
     fb = {s: (course / "feedback" / s / "toy_ops" / "toy_ops.html").read_text() for s in ("alice", "bob", "carol")}
     assert "All 50 cases passed" in fb["alice"] and "Failed" not in fb["alice"]
