@@ -569,7 +569,7 @@ def _one_start(job, adapter, limits, mode, slot, deadline, rec: RunRecord, done_
             try:
                 msg = codec.loads(line)
                 ev = msg["ev"] if isinstance(msg, dict) else None
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 rec.incidents.append("the sandbox wrote a line that is not the runner's")
                 continue
             if ev == "cell_start":
@@ -746,7 +746,8 @@ def grade_notebook(submission: Path, master: MasterNotebook, judge: ModuleType, 
                     ok, msg = part.compare(case, out.get("value"), expected)
                 except codec.CodecError as err:
                     ok, msg = False, f"your output could not be read: {err}"
-                except (TypeError, ValueError, KeyError, IndexError, AttributeError, RuntimeError) as err:
+                except (TypeError, ValueError, KeyError, IndexError, AttributeError, RuntimeError,
+                        ArithmeticError) as err:  # what odd data does to a compare: the output's fault
                     ok, msg = False, f"your output has the wrong form: {type(err).__name__}: {err}"
             if ok:
                 entry["passed"] += 1
