@@ -258,7 +258,6 @@ def test_resume_keeps_grades_and_skips_what_is_done(graded_class):
 
 # --- the engine's pieces on their own ------------------------------------------------------------------
 
-@needs_sandbox
 def test_correct_submission_full_marks_with_20_seeds():
     judge = J.load_judge("toy_ops", (TOY,))
     _, adapter = J.judge_files("toy_ops", (TOY,))
