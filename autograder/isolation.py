@@ -154,12 +154,18 @@ def build_command(mode: Mode, adapter: str, limits: Limits, slot: int = 0) -> tu
     cmd = [mode.bwrap, *_namespace_args(mode.name), "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
-    made: set[str] = set()
+    made: set[str] = {"/tmp"}
     for p in paths["system"]:
         if os.path.islink(p):
             cmd += ["--symlink", os.readlink(p), p]
         else:
             cmd += ["--ro-bind", p, p]
+    # The scratch /tmp comes before the read-only binds: a course checked out under /tmp (a CI
+    # runner's clone, say) is then bound on top of the empty tmpfs instead of hidden by it.
+    cmd += ["--perms", "1777"]
+    if "no-tmpfs-size" not in mode.notes:
+        cmd += ["--size", str(4 * limits.file_mb * 1024 * 1024)]
+    cmd += ["--tmpfs", "/tmp"]
     for p in paths["etc"] + paths["roots"] + paths["packages"]:
         for parent in _ancestors(p):  # bwrap would make missing parents 0700: unreadable after the drop
             if parent not in made and not any(parent == s or parent.startswith(s + "/") for s in paths["system"]):
@@ -170,11 +176,7 @@ def build_command(mode: Mode, adapter: str, limits: Limits, slot: int = 0) -> tu
         if os.path.isdir(p):
             cmd += ["--tmpfs", p]
     cmd += ["--perms", "0755", "--dir", "/grader", "--ro-bind", adapter, ADAPTER_PATH,
-            "--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777"]
-    if "no-tmpfs-size" not in mode.notes:
-        cmd += ["--size", str(4 * limits.file_mb * 1024 * 1024)]
-    cmd += ["--tmpfs", "/tmp", "--chdir", "/tmp"]
+            "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp"]
     if mode.name == "bwrap-root":
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     return cmd + ["--", *runner], env
