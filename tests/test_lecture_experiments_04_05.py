@@ -8,7 +8,6 @@ the naive module, and at equal MACs a network of reduced modules fits better tha
 from __future__ import annotations
 
 import statistics
-import time
 
 import pytest
 import torch
@@ -107,28 +106,14 @@ def test_vgg_factorised_linear_stack_fits_worse_than_5x5_and_relu_helps(digits16
 
 # --- lecture 05 -------------------------------------------------------------------------------------
 
-def cpu_ms(module: nn.Module, x: torch.Tensor, repeats: int = 3) -> float:
-    """CPU time of one forward pass in milliseconds (process time: other programs do not count)."""
-    with torch.inference_mode():
-        module(x)
-        start = time.process_time()
-        for _ in range(repeats):
-            module(x)
-        return (time.process_time() - start) / repeats * 1e3
-
-
-def test_reduced_inception_costs_less_params_macs_and_time():
+def test_reduced_inception_costs_less_params_and_macs():
+    # Lecture 05 also measures the time of both modules; timings are printed there, never asserted
+    # (tests stay deterministic on a loaded machine).
     shape = (1, 192, 28, 28)
     naive = NaiveInception(192, ch1x1=64, ch3x3=128, ch5x5=32).eval()
     reduced = Inception(192, *INCEPTION_CFGS["inception3a"], kernel_size_5x5=5).eval()
     assert analysis.count_params(naive) > 2 * analysis.count_params(reduced)
     assert analysis.count_macs(naive, shape) > 2 * analysis.count_macs(reduced, shape)
-    x = torch.randn(shape)
-    times = {"naive": [], "reduced": []}
-    for _ in range(3):  # interleaved rounds; the fastest is the estimate (noise only adds time)
-        times["naive"].append(cpu_ms(naive, x))
-        times["reduced"].append(cpu_ms(reduced, x))
-    assert min(times["naive"]) > 1.3 * min(times["reduced"])
 
 
 def test_naive_stage_width_and_macs_blow_up():
