@@ -210,6 +210,31 @@ def _student_pyproject(text: str) -> str:
     return "".join(out)
 
 
+STUDENT_README_SECTIONS = ("Colab", "The course so far", "The library in five lines")
+STUDENT_QUICK_START = """## Quick start
+
+You need Python ≥ 3.10 and nothing else. In this folder:
+
+```bash
+python3 make.py lab
+```
+
+sets everything up (a virtual environment in `.venv` with PyTorch, JupyterLab and ipywidgets; the
+first run takes a few minutes) and opens the course in JupyterLab on lecture 00. The exercises are
+in `course/exercises/`: their visible tests give you quick feedback; your instructor grades the
+notebook you hand in.
+
+"""
+
+
+def _student_readme(text: str) -> str:
+    """The repository's README cut to what a student needs: the introduction, how to start, Colab,
+    the lectures and the library; without the instructor's, contributors' and maintainers' parts."""
+    parts = re.split(r"(?m)^(?=## )", text)
+    keep = [p for p in parts[1:] if p.split("\n", 1)[0][3:].strip() in STUDENT_README_SECTIONS]
+    return parts[0] + STUDENT_QUICK_START + "".join(keep)
+
+
 def build_student_bundle(out: Path, repo: Path = REPO) -> Path:
     """Copy what students receive into ``out`` (and ``out``.zip) and check it holds no secret."""
     if out.exists():
@@ -225,6 +250,8 @@ def build_student_bundle(out: Path, repo: Path = REPO) -> Path:
             shutil.copyfile(repo / f, out / f)
     if (out / "pyproject.toml").exists():
         (out / "pyproject.toml").write_text(_student_pyproject((out / "pyproject.toml").read_text()))
+    if (out / "README.md").exists():
+        (out / "README.md").write_text(_student_readme((out / "README.md").read_text()))
     if (out / "environment.yml").exists():
         env = (out / "environment.yml").read_text().splitlines(keepends=True)
         (out / "environment.yml").write_text("".join(l for l in env if not re.search(r"nbgrader|pytest|nbval|playwright", l)))
