@@ -216,7 +216,7 @@ def test_no_secret_reaches_the_student(graded_class):
     # installation that the sandbox's view has to contain
     allowed = {f"LEAK {GRADER / 'judges'} []", "LEAK /root [PosixPath('/root/.pyenv')]"}
     assert set(leaked) <= allowed, leaked
-    for secret in (SECRET, "BEGIN SOLUTION", "SQLite", "ex01_conv_arithmetic.py", "_design.py"):
+    for secret in (SECRET, "BEGIN SOLUTION", "SQLite", "ex01_conv_arithmetic.py", "ex03_inception.py"):
         assert secret not in leak, f"{secret!r} leaked into the sandbox: {leak[:2000]}"
     assert f"refused {REPO / 'cnnlab'}/analysis.py PermissionError" in leak, leak
     for path in (course.root / "autograded").rglob("*.ipynb"):

@@ -202,3 +202,59 @@ def _train(model: nn.Module, data, epochs: int, batch_size: int, lr: float, seed
     if not math.isfinite(acc):
         acc = 0.0
     return acc, time.process_time() - start
+
+
+@dataclass(frozen=True)
+class DesignTask:
+    """One open-ended design part: the layer vocabulary it allows, its budget, the held-out accuracy
+    it requires and the one training recipe every design gets (16×16 "shapes", 1,500 training
+    images, 10 epochs of Adam). The judge scores with ``verdict`` on its own split (1); the visible
+    check tries a design with ``try_design`` on the notebook's split (0)."""
+
+    allowed: tuple[str, ...]
+    max_params: int
+    max_macs: int
+    threshold: float
+    required: str | None = None  # a layer kind the design must contain, e.g. "inception"
+    recipe: tuple = (("data_name", "shapes"), ("image_size", 16), ("n_train", 1500), ("epochs", 10),
+                     ("batch_size", 64), ("lr", 3e-3), ("seed", 0), ("cpu_limit", 30.0))
+
+    def evaluate(self, spec: Any, split_seed: int) -> Result:
+        """Build, count and (within the budget) train ``spec``; ``SpecError`` says what is wrong with it."""
+        if not isinstance(spec, (list, tuple)):
+            raise SpecError(f"DESIGN must be a list of layers, got {type(spec).__name__}")
+        if self.required and not any(isinstance(layer, (list, tuple)) and layer and layer[0] == self.required
+                                     for layer in spec):
+            raise SpecError(f"DESIGN must contain at least one ('{self.required}', ...) layer")
+        return evaluate(spec, self.allowed, max_params=self.max_params, max_macs=self.max_macs,
+                        split_seed=split_seed, data_options={"difficulty": 0.0}, **dict(self.recipe))
+
+    def over_budget(self, result: Result) -> bool:
+        return result.params > self.max_params or result.macs > self.max_macs
+
+    def budget_text(self, result: Result) -> str:
+        return (f"{result.params:,} parameters and {result.macs:,} MACs; the budget is {self.max_params:,} "
+                f"and {self.max_macs:,}")
+
+    def verdict(self, spec: Any, check: str, split_seed: int = 1) -> tuple[bool, str]:
+        """The judge's score of one design check: ``"budget"`` or ``"accuracy"`` (on ``split_seed``)."""
+        try:
+            result = self.evaluate(spec, split_seed)
+        except SpecError as err:
+            return False, f"DESIGN: {err}"
+        except (TypeError, ValueError) as err:
+            return False, f"DESIGN is not a list of layers: {err}"
+        if check == "budget":
+            return not self.over_budget(result), f"your network has {self.budget_text(result)}"
+        if self.over_budget(result):
+            return False, "over the budget: not trained"
+        return result.accuracy >= self.threshold, (f"held-out accuracy {result.accuracy:.1%} after the fixed "
+                                                   f"training; required {self.threshold:.0%}")
+
+    def try_design(self, spec: Any, split_seed: int = 0) -> Result:
+        """What a student's visible check runs: the grader's recipe on the notebook's own split.
+        Raises ``SpecError`` for a malformed spec or one over the budget."""
+        result = self.evaluate(spec, split_seed)
+        if self.over_budget(result):
+            raise SpecError(f"{self.budget_text(result)}: over it, so not trained")
+        return result

@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from . import _specnet
 from ._common import CheckFailed, call_as, rng
 
 __all__ = ["lrn_backward", "dropout_eval", "dropout_train", "max_pool2d", "design"]
@@ -129,20 +130,19 @@ def max_pool2d(student_fn: Callable, n_cases: int = 30, seed: int | None = 0) ->
 
 # --- the design ---------------------------------------------------------------------------------
 
-def design(spec, max_params: int = 3_000, max_macs: int = 150_000) -> None:
+# The open-ended part: its vocabulary, budget and required held-out accuracy (the judge scores with it
+# too). The master design reaches 56.8-63.4 % on the judge's split over training seeds 0-2 (57.2-58.6 % on
+# the visible split); a deep narrow stack 42-51 %, a linear classifier 13-15 %.
+TASK = _specnet.DesignTask(allowed=("conv", "maxpool", "lrn", "dropout", "linear"), max_params=3_000,
+                           max_macs=150_000, threshold=0.50)
+
+
+def design(spec) -> None:
     """Build the spec, check the budget and train it with the grader's recipe on a split of
     the shapes of its own; prints the numbers. The grader scores the accuracy on another split."""
-    from . import _specnet
-
-    allowed = ("conv", "maxpool", "lrn", "dropout", "linear")
     try:
-        result = _specnet.evaluate(spec, allowed, data_name="shapes", image_size=16, n_train=1500, epochs=10,
-                                   batch_size=64, lr=3e-3, seed=0, max_params=max_params, max_macs=max_macs,
-                                   split_seed=0, data_options={"difficulty": 0.0})
+        result = TASK.try_design(spec, split_seed=0)
     except _specnet.SpecError as err:
         raise CheckFailed(f"DESIGN: {err}") from None
-    if result.params > max_params or result.macs > max_macs:
-        raise CheckFailed(f"{result.params:,} parameters and {result.macs:,} MACs: over the budget of "
-                          f"{max_params:,} and {max_macs:,}")
     print(f"{result.params:,} parameters, {result.macs:,} MACs; accuracy on this notebook's test split after the "
           f"grader's training: {result.accuracy:.1%} ({result.cpu_seconds:.1f} s of CPU)")

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import _specnet
 from ._common import CheckFailed, call_as, rng
 
 __all__ = ["inception_block", "factorize", "design"]
@@ -101,22 +102,19 @@ def factorize(student_fn: Callable, n_cases: int = 10, seed: int | None = 0) -> 
                               f"the best possible with {m} middle channels is {best:.6g}")
 
 
-def design(spec, max_params: int = 12_000, max_macs: int = 400_000) -> None:
+# The open-ended part: its vocabulary, budget and required held-out accuracy (the judge scores with it
+# too). The master design reaches 60.8-63.8 % on the judge's split over training seeds 0-2 (55.2-69.4 % on
+# the visible split); one Inception module on the raw input + GAP 10-12 %.
+TASK = _specnet.DesignTask(allowed=("conv", "maxpool", "avgpool", "inception", "factorized", "gap", "dropout"),
+                           max_params=12_000, max_macs=400_000, threshold=0.50, required="inception")
+
+
+def design(spec) -> None:
     """Build the spec, check the budget and train it with the grader's recipe on a split of the shapes
     of its own; prints the numbers. The grader scores the accuracy on another split."""
-    from . import _specnet
-
-    allowed = ("conv", "maxpool", "avgpool", "inception", "factorized", "gap", "dropout")
-    if not any(isinstance(layer, (list, tuple)) and layer and layer[0] == "inception" for layer in spec or ()):
-        raise CheckFailed("DESIGN must contain at least one ('inception', ...) module")
     try:
-        result = _specnet.evaluate(spec, allowed, data_name="shapes", image_size=16, n_train=1500, epochs=10,
-                                   batch_size=64, lr=3e-3, seed=0, max_params=max_params, max_macs=max_macs,
-                                   split_seed=0, data_options={"difficulty": 0.0})
+        result = TASK.try_design(spec, split_seed=0)
     except _specnet.SpecError as err:
         raise CheckFailed(f"DESIGN: {err}") from None
-    if result.params > max_params or result.macs > max_macs:
-        raise CheckFailed(f"{result.params:,} parameters and {result.macs:,} MACs: over the budget of "
-                          f"{max_params:,} and {max_macs:,}")
     print(f"{result.params:,} parameters, {result.macs:,} MACs; accuracy on this notebook's test split after the "
           f"grader's training: {result.accuracy:.1%} ({result.cpu_seconds:.1f} s of CPU)")

@@ -247,53 +247,21 @@ def _pool_compare(case: dict, got: Any, expected: list[dict]) -> tuple[bool, str
 
 # --- Part 4: the open-ended design ----------------------------------------------------------------
 
-ALLOWED = ("conv", "maxpool", "lrn", "dropout", "linear")
-MAX_PARAMS = 3_000
-MAX_MACS = 150_000
-# Held-out accuracy required. The master design reaches 56.8-63.4 % on the judge's split over training
-# seeds 0-2 (57.2-58.6 % on the visible split); a deep narrow stack 42-51 %, a linear classifier 13-15 %.
-THRESHOLD = 0.50
-# 16×16 "shapes" (10 classes, difficulty 0), 1,500 training images; the judge holds out a split of
-# its own (split_seed=1), the visible check tries designs on split 0
-TRAINING = dict(data_name="shapes", image_size=16, n_train=1500, epochs=10, batch_size=64, lr=3e-3, seed=0,
-                cpu_limit=30.0, split_seed=1, data_options={"difficulty": 0.0})
+from autograder.checks.ex02_alexnet_units import TASK  # noqa: E402  (the instructor's installed copy, never a submission's)
 
 
 @functools.lru_cache(maxsize=16)
-def _evaluate(spec_json: str):
-    from autograder.judges import _design
-
-    return _design.evaluate(json.loads(spec_json), ALLOWED, max_params=MAX_PARAMS, max_macs=MAX_MACS, **TRAINING)
-
-
-def training(split_seed: int) -> dict:
-    """The judge's recipe on another split (the notebook's visible test uses split 0)."""
-    return {**TRAINING, "split_seed": split_seed}
-
-
-def _design_result(got: Any):
-    from autograder.judges._design import SpecError
-
-    try:
-        return _evaluate(json.dumps(got)), ""
-    except SpecError as err:
-        return None, f"DESIGN: {err}"
-    except (TypeError, ValueError) as err:
-        return None, f"DESIGN is not a list of layers: {err}"
+def _design_verdict(spec_json: str, check: str) -> tuple[bool, str]:
+    # cached: both design tests (budget, accuracy) and every copy of a design train it once
+    return TASK.verdict(json.loads(spec_json), check, split_seed=1)
 
 
 def _design_compare(case: dict, got: Any, expected: None) -> tuple[bool, str]:
-    result, why = _design_result(got)
-    if result is None:
-        return False, why
-    if case["check"] == "budget":
-        ok = result.params <= MAX_PARAMS and result.macs <= MAX_MACS
-        return ok, (f"your network has {result.params:,} parameters and {result.macs:,} MACs; the budget is "
-                    f"{MAX_PARAMS:,} and {MAX_MACS:,}")
-    if result.params > MAX_PARAMS or result.macs > MAX_MACS:
-        return False, "over the budget: not trained"
-    return result.accuracy >= THRESHOLD, (f"held-out accuracy {result.accuracy:.1%} after the fixed training; "
-                                          f"required {THRESHOLD:.0%}")
+    try:
+        spec_json = json.dumps(got)
+    except (TypeError, ValueError) as err:
+        return False, f"DESIGN is not a list of layers: {err}"
+    return _design_verdict(spec_json, case["check"])
 
 
 PARTS = {
