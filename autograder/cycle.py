@@ -22,7 +22,6 @@ import re
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,6 +36,29 @@ def nbgrader(course: Path, *args: str, check: bool = True) -> int:
     if code and check:
         raise SystemExit(f"nbgrader {' '.join(args)} failed (exit code {code})")
     return code
+
+
+def new_course(root: Path, solutions: Path, assignments: list[str] | None = None, generate: bool = True):
+    """A fresh nbgrader course directory in ``root`` with this course's configuration: the
+    ``assignments`` (default: all) copied from ``solutions``, its own gradebook, and (with
+    ``generate``) the student versions generated. For tests, benchmarks and trying things out."""
+    from autograder.grading import Course
+
+    names = assignments or sorted(p.name for p in solutions.iterdir() if p.is_dir())
+    for name in names:
+        shutil.copytree(solutions / name, root / "solutions" / name)
+    (root / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"load_subconfig({str(REPO / 'autograder' / 'nbgrader_config.py')!r})\n"
+        f"c.CourseDirectory.root = {str(root)!r}\n"
+        f"c.CourseDirectory.db_url = {'sqlite:///' + str(root / 'gradebook.db')!r}\n")
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    for name in names if generate else ():
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force"],
+                              cwd=root, env=env, capture_output=True, text=True, timeout=600)
+        if proc.returncode:
+            raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{proc.stderr[-3000:]}")
+    return Course.load(root)
 
 
 def _course(path: str | None):

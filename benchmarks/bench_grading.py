@@ -15,7 +15,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,28 +24,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from autograder import isolation  # noqa: E402
-from autograder.grading import Course, grade_assignment  # noqa: E402
+from autograder.cycle import new_course  # noqa: E402
+from autograder.grading import grade_assignment  # noqa: E402
 from autograder.judge import JudgeError, judge_files  # noqa: E402
 
 TOY = REPO / "tests" / "fixtures" / "toy_assignment"
 
 
-def make_course(root: Path, solutions: Path, assignment: str) -> Course:
-    shutil.copytree(solutions / assignment, root / "solutions" / assignment)
-    (root / "nbgrader_config.py").write_text(
-        "c = get_config()\n"
-        f"load_subconfig({str(REPO / 'autograder' / 'nbgrader_config.py')!r})\n"
-        f"c.CourseDirectory.root = {str(root)!r}\n"
-        f"c.CourseDirectory.db_url = {'sqlite:///' + str(root / 'gradebook.db')!r}\n")
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"], cwd=root,
-                   env=env, check=True, capture_output=True)
-    return Course.load(root)
-
-
 def bench(assignment: str, n: int, jobs: int, extra: tuple, solutions: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        course = make_course(Path(tmp), solutions, assignment)
+        course = new_course(Path(tmp), solutions, [assignment])
         for master in sorted((solutions / assignment).glob("*.ipynb")):
             for i in range(n):
                 folder = course.root / "submitted" / f"s{i:03d}" / assignment

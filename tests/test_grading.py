@@ -24,6 +24,7 @@ import pytest
 
 from autograder import codec, isolation
 from autograder import judge as J
+from autograder.cycle import new_course
 from autograder.grading import Course, grade_assignment
 from hostile_submissions.toy_ops import FULL, SPECIAL, SUBMISSIONS
 from nbgrader_roundtrip import replace_solutions
@@ -38,19 +39,9 @@ needs_sandbox = pytest.mark.skipif(not MODE.isolated, reason=f"NO SANDBOX on thi
                                    "the isolation tests cannot run; grading here would be refused")
 
 
-
 def make_course(root: Path) -> Course:
     """A temporary nbgrader course holding the toy assignment, its gradebook entry generated."""
-    shutil.copytree(TOY / "solutions", root / "solutions")
-    (root / "nbgrader_config.py").write_text(
-        "c = get_config()\n"
-        f"load_subconfig({str(GRADER / 'nbgrader_config.py')!r})\n"
-        f"c.CourseDirectory.root = {str(root)!r}\n"
-        f"c.CourseDirectory.db_url = {'sqlite:///' + str(root / 'gradebook.db')!r}\n")
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "toy_ops", "--force"], cwd=root,
-                   env=env, check=True, capture_output=True, timeout=600)
-    return Course.load(root)
+    return new_course(root, TOY / "solutions")
 
 
 def submit(course: Course, student: str, nb) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ import nbformat
 import pytest
 
 from autograder import isolation
-from autograder.cycle import build_student_bundle, check_bundle, student_id_from_name
+from autograder.cycle import build_student_bundle, check_bundle, new_course, student_id_from_name
 from nbgrader_roundtrip import replace_solutions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,12 +47,8 @@ def test_student_ids_from_download_names():
 @pytest.mark.skipif(not MODE.isolated, reason=f"NO SANDBOX on this machine ({MODE.reason}): grading is refused")
 def test_cycle_with_real_nbgrader(tmp_path):
     course = tmp_path / "course"
-    shutil.copytree(TOY / "solutions", course / "solutions")
-    (course / "nbgrader_config.py").write_text(
-        "c = get_config()\n"
-        f"load_subconfig({str(REPO / 'autograder' / 'nbgrader_config.py')!r})\n"
-        f"c.CourseDirectory.root = {str(course)!r}\n"
-        f"c.CourseDirectory.db_url = {'sqlite:///' + str(course / 'gradebook.db')!r}\n")
+    course.mkdir()
+    new_course(course, TOY / "solutions", generate=False)  # `release` below generates
     exchange = tmp_path / "exchange"
 
     step(course, "release", "toy_ops", "--exchange", str(exchange))  # generates, then releases

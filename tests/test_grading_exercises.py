@@ -6,7 +6,6 @@ bubblewrap they run in the engine's fallback (limits only), with a warning in th
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import nbformat
 import pytest

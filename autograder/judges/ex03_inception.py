@@ -166,8 +166,6 @@ def _factor_reference(case: dict) -> float:
 
 
 def _factor_compare(case: dict, got: Any, best: float) -> tuple[bool, str]:
-    import torch
-
     kernel = _decode(case["weight"])
     c_out, c_in, n, _ = kernel.shape
     m = case["mid_channels"]

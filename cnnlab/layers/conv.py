@@ -25,8 +25,6 @@ group ``i``. Parameters and MACs both shrink by ``g``::
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 from torch import nn
 

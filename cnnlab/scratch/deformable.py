@@ -27,7 +27,6 @@ from __future__ import annotations
 
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .._utils import IntOrPair, check_at_least, check_channels_and_groups, check_int, init_like_conv, pair, size_str

@@ -3,7 +3,6 @@ widths, the bottleneck arithmetic of Section 4, and the 32×32 variant. Parity w
 (parameters, MACs, weights, outputs in eval mode) is in test_torchvision_parity.py."""
 from __future__ import annotations
 
-import pytest
 import torch
 from model_helpers import meta, tv_filled, tv_meta_info
 from torch import nn

@@ -13,8 +13,10 @@ def test_lenet5_sizes_follow_the_paper_fig2():
     table = summary(meta("lenet5"), (1, 1, 32, 32))
     shapes = [r.output_shape[1:] for r in table.rows]
     assert shapes == [(6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120,), (84,), (10,)]
-    # C3 fully connected to S2 (the paper's Table 1 connects each C3 map to 3-6 S2 maps: 1,516 weights)
-    assert count_params(meta("lenet5")) == 61_706
+    # every C3 map sees all six S2 maps (the paper's Table I connects each to 3-6 of them), so the count
+    # is the plain sum of conv and fc weights and biases
+    layers = [(6, 1 * 5 * 5), (16, 6 * 5 * 5), (120, 16 * 5 * 5), (84, 120), (10, 84)]  # (outputs, fan-in)
+    assert count_params(meta("lenet5")) == sum(n * (fan_in + 1) for n, fan_in in layers) == 61_706
 
 
 def test_lenet5_takes_the_original_activation_and_pooling():

@@ -3,8 +3,7 @@ Parity with torchvision is in test_torchvision_parity.py."""
 from __future__ import annotations
 
 import pytest
-import torch
-from model_helpers import meta, tv_filled
+from model_helpers import meta
 from torch import nn
 
 from cnnlab.analysis import conv_params, count_params, summary

@@ -1,10 +1,7 @@
 """ZFNet (Zeiler & Fergus, 2014): the sizes of the paper's Fig. 3."""
 from __future__ import annotations
 
-import pytest
-import torch
-from model_helpers import meta, tv_filled
-from torch import nn
+from model_helpers import meta
 
 from cnnlab.analysis import conv_output_size, summary
 
