@@ -21,6 +21,12 @@ from . import alexnet  # noqa: F401,E402  (alexnet, alexnet_original, alexnet_ci
 from . import zfnet  # noqa: F401,E402  (zfnet, zfnet_cifar)
 from . import vgg  # noqa: F401,E402  (vgg11 ... vgg19_bn and some of their _cifar variants)
 from . import googlenet  # noqa: F401,E402  (googlenet, googlenet_cifar)
+from . import inception_v3  # noqa: F401,E402  (inception_v3)
+from . import inception_v4  # noqa: F401,E402  (inception_v4)
+from . import inception_resnet  # noqa: F401,E402  (inception_resnet_v1, inception_resnet_v2)
+from . import resnet  # noqa: F401,E402  (resnet18 ... resnet152, wide_resnet50_2, wide_resnet101_2, ResNet-18 A/B/Root)
+from . import resnet_cifar  # noqa: F401,E402  (resnet20 ... resnet110, plain20 ... plain110)
+from . import wide_resnet  # noqa: F401,E402  (wrn28_10, wrn16_4: CIFAR Wide ResNets)
 
 __all__ = ["get_model", "list_models", "model_info", "register_model", "ModelInfo", "UnknownModelError",
            "ImageClassifier", "KNOWN_TAGS"]
