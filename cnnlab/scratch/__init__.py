@@ -9,8 +9,10 @@ faster and have more options (``ceil_mode``, dilation, indices), so models use t
 * ``lrn`` -- AlexNet's local response normalisation with the paper's alpha (:func:`local_response_norm`, :class:`ScratchLRN`).
 * ``grouped_conv`` -- a grouped convolution as ``g`` separate convolutions (:func:`grouped_conv_from_groups`).
 * ``upsampling`` -- nearest, bilinear and transposed-convolution upsampling.
+* ``batchnorm`` -- batch normalisation with running statistics (:func:`batch_norm`, :class:`ScratchBatchNorm2d`).
 * ``deformable`` -- deformable convolution v1/v2 with bilinear sampling (:class:`ScratchDeformConv2d`).
 """
+from .batchnorm import ScratchBatchNorm2d, batch_norm
 from .deformable import ScratchDeformConv2d, bilinear_sample, deform_conv2d
 from .dropout import ScratchDropout, dropout
 from .grouped_conv import grouped_conv_from_groups
@@ -33,4 +35,5 @@ __all__ = [
     "upsample_nearest", "upsample_bilinear", "transpose_conv2d",
     "ScratchUpsampleNearest", "ScratchUpsampleBilinear", "ScratchConvTranspose2d",
     "deform_conv2d", "bilinear_sample", "ScratchDeformConv2d",
+    "batch_norm", "ScratchBatchNorm2d",
 ]
