@@ -1,8 +1,9 @@
 """cnnlab: reference code for a course on convolutional network architectures.
 
-Modules: ``models`` (architectures behind ``get_model``), ``layers`` (shared blocks), ``data``
-(offline-first data sets), ``train`` (``fit``/``evaluate``), ``analysis`` (parameters, MACs,
-receptive fields), ``viz`` (plots), ``widgets`` (interactive explorers).
+Modules: ``models`` (architectures behind ``get_model``), ``layers`` (shared blocks), ``losses``
+(label smoothing), ``data`` (offline-first data sets), ``train`` (``fit``/``evaluate``, schedules),
+``analysis`` (parameters, MACs, receptive fields), ``viz`` (plots), ``widgets`` (interactive
+explorers), ``scratch`` (PyTorch operations written out for the lectures).
 """
 from .device import get_device, seed_everything
 

@@ -264,6 +264,10 @@ def test_schedulers_set_the_recorded_learning_rate():
     assert h.lr[0] < 1e-2 and h.lr[0] > h.lr[1] > h.lr[2] and h.lr[-1] < 1e-8  # to ~0 at the end
     h = fit(small_net(), bars_data(), epochs=3, lr=1e-2, scheduler="onecycle", device="cpu", **QUIET)
     assert max(h.lr) <= 1e-2 and h.lr[0] > h.lr[1] > h.lr[2] and h.lr[-1] < 1e-5
+    # 4 batches an epoch: the warm-up takes epoch 1, then 7 cosine steps; lr is read after each epoch
+    h = fit(small_net(), bars_data(), epochs=3, lr=1e-2, batch_size=60, scheduler="warmup_cosine", device="cpu",
+            **QUIET)
+    assert h.lr == pytest.approx([1e-2, 1e-2 * 0.5 * (1 + math.cos(math.pi * 4 / 7)), 0.0], abs=1e-12)
 
     model = small_net()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)

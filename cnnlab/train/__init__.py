@@ -11,11 +11,13 @@ channels-last) and under ``torchrun`` on many GPUs and machines (``DistributedDa
 it saves checkpoints that resume exactly. From a shell: ``python -m cnnlab.train --help``.
 
 Modules: ``loop`` (fit, evaluate), ``setup`` (checks, loaders, optimizer, schedule),
-``distributed`` (torchrun, sharded loaders), ``checkpoint`` (save, resume), ``display``
+``schedules`` (warm-up + cosine as a function of the step), ``distributed`` (torchrun, sharded loaders), ``checkpoint`` (save, resume), ``display``
 (progress, live figure), ``history`` (History), ``__main__`` (the command).
 """
 from .history import History
 from .loop import accuracy, evaluate, fit
+from .schedules import warmup_cosine, warmup_cosine_lr
 from .setup import OPTIMIZERS, SCHEDULERS
 
-__all__ = ["History", "fit", "evaluate", "accuracy", "OPTIMIZERS", "SCHEDULERS"]
+__all__ = ["History", "fit", "evaluate", "accuracy", "OPTIMIZERS", "SCHEDULERS", "warmup_cosine",
+           "warmup_cosine_lr"]

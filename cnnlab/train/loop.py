@@ -68,7 +68,8 @@ def fit(model: nn.Module, data: Any, epochs: int = 10, *, lr: float = 1e-3,
             batch-wise function on the device such as ``cnnlab.data.Augment``). ``batch_size`` is
             the global batch under DDP, and must divide evenly across the processes.
         scheduler: None (constant lr), "cosine" (to 0 at the end), "onecycle" (warm-up, then
-            down), both stepped per batch; or an LRScheduler over ``optimizer``, stepped per epoch
+            down), "warmup_cosine" (linear warm-up over the first epoch, then cosine to 0:
+            ``schedules.warmup_cosine_lr``), all stepped per batch; or an LRScheduler over ``optimizer``, stepped per epoch
             (OneCycleLR, CyclicLR: per batch; ReduceLROnPlateau: on the test or else train loss).
         loss_fn: (logits, y) -> mean loss; default cross-entropy with ``label_smoothing``. The
             test loss uses the same criterion.

@@ -14,9 +14,10 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, CyclicLR, LRScheduler, O
 from .._utils import evaluating
 from . import distributed
 from .distributed import Context, ShardedLoader
+from .schedules import warmup_cosine
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULERS = ("cosine", "onecycle")
+SCHEDULERS = ("cosine", "onecycle", "warmup_cosine")
 _amp_warned = False  # warn about amp=True without CUDA once per session, not once per fit
 
 
@@ -159,10 +160,14 @@ def make_scheduler(scheduler, optimizer, lr, epochs, steps):
         if name == "onecycle":
             raise ValueError("scheduler='onecycle' needs the number of batches per epoch, but the "
                              "training loader has no len()")
+        if name == "warmup_cosine":  # per epoch: the first epoch warms up
+            return warmup_cosine(optimizer, epochs, warmup_steps=1), None
         return CosineAnnealingLR(optimizer, T_max=epochs), None
     total = epochs * steps
     if name == "cosine":  # the last step runs at lr 0, the schedule's end
         scheduler = CosineAnnealingLR(optimizer, T_max=max(total - 1, 1))
+    elif name == "warmup_cosine":  # linear warm-up over the first epoch's batches, then cosine to 0
+        scheduler = warmup_cosine(optimizer, total, warmup_steps=steps)
     else:
         scheduler = OneCycleLR(optimizer, max_lr=lr, total_steps=total)
     return scheduler, BatchSteps(scheduler, total)
