@@ -169,7 +169,8 @@ class ReductionA(nn.Module):
         self.branch2 = nn.MaxPool2d(3, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.branch0(x), self.branch1(x), self.branch2(x)], 1)
+        pooled = self.branch2(x)  # first: a map too small for the block fails in PyTorch's pooling, as elsewhere
+        return torch.cat([self.branch0(x), self.branch1(x), pooled], 1)
 
 
 class InceptionB(nn.Module):
@@ -224,7 +225,8 @@ class ReductionB(nn.Module):
         self.branch2 = nn.MaxPool2d(3, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.branch0(x), self.branch1(x), self.branch2(x)], 1)
+        pooled = self.branch2(x)  # first: a map too small for the block fails in PyTorch's pooling, as elsewhere
+        return torch.cat([self.branch0(x), self.branch1(x), pooled], 1)
 
 
 class InceptionC(nn.Module):
