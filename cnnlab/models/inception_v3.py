@@ -32,7 +32,7 @@ released network, whose weights torchvision ported), so that torchvision's ``sta
 * ``InceptionA`` keeps a 5×5 branch next to the two-3×3 branch of Fig. 5.
 * The paper's "BN-auxiliary" also batch-normalises the auxiliary classifier's fully connected
   layer; here (and in the released weights) only its two convolutions are normalised.
-* A dropout layer (p = 0.5) before the classifier, as torchvision.
+* A dropout layer (p = 0.5) before the classifier (torchvision's; Table 1 lists none).
 * Label smoothing (the paper's Section 7, ε = 0.1) is part of the loss, not the model:
   ``cnnlab.losses.label_smoothing_cross_entropy``.
 

@@ -79,13 +79,15 @@ def test_auxiliary_classifier_in_training_only():
 def test_auxiliary_classifier_needs_299_pixels_in_training():
     """Its 5×5 conv must fit on the 5×5/3-pooled 17×17 map: a clear error below 299, tight at 298."""
     model = meta("inception_v3").train()
-    with pytest.raises(ValueError, match=r"^inception_v3 with its auxiliary classifier .* at least 299×299, got 298×299"):
+    message = r"^inception_v3 with its auxiliary classifier .* at least 299×299, got 298×299"
+    with pytest.raises(ValueError, match=message):
         model(torch.empty(2, 3, 298, 299, device="meta"))
     model.min_aux_input_size = (1, 1)
     with pytest.raises((RuntimeError, ValueError), match="kernel"):  # now inside the head's 5×5 conv
         model(torch.empty(2, 3, 298, 299, device="meta"))
     # smaller images train with aux_logits=False, or run in eval mode, down to 75×75
-    assert isinstance(meta("inception_v3", aux_logits=False).train()(torch.empty(2, 3, 75, 75, device="meta")), torch.Tensor)
+    small = torch.empty(2, 3, 75, 75, device="meta")
+    assert isinstance(meta("inception_v3", aux_logits=False).train()(small), torch.Tensor)
 
 
 def test_train_mode_matches_torchvision_with_transform_input():
