@@ -265,7 +265,8 @@ class InceptionResNet(ImageClassifier):
         if version not in BLOCK_WIDTHS:
             raise ValueError(f"InceptionResNet: version must be one of {sorted(BLOCK_WIDTHS)}, got {version!r}")
         if len(scales) != 3:
-            raise ValueError(f"InceptionResNet: scales must give the A, B and C blocks' residual scales, got {scales!r}")
+            raise ValueError(f"InceptionResNet: scales must give the A, B and C blocks' residual scales, "
+                             f"got {scales!r}")
         self.version = version
         conv = functools.partial(basic_conv, norm_layer=norm_layer, act_layer=act_layer)
         widths, (n_a, n_b, n_c) = BLOCK_WIDTHS[version], REPEATS[version]
@@ -318,11 +319,11 @@ class InceptionResNet(ImageClassifier):
 
 @register_model(input_size=(3, 299, 299), tags=("imagenet", "paper"))
 def inception_resnet_v1(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> InceptionResNet:
-    """Inception-ResNet-v1 from "Inception-v4, Inception-ResNet and the Impact of Residual Connections on Learning" (Szegedy et al., 2017), the paper's Figs. 10-15."""
+    """Inception-ResNet-v1 (Szegedy, Ioffe, Vanhoucke & Alemi, 2017), the paper's Figs. 10-15."""
     return InceptionResNet(num_classes, in_channels, version="v1", **kwargs)
 
 
 @register_model(input_size=(3, 299, 299), tags=("imagenet", "timm"))
 def inception_resnet_v2(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> InceptionResNet:
-    """Inception-ResNet-v2 from "Inception-v4, Inception-ResNet and the Impact of Residual Connections on Learning" (Szegedy et al., 2017), timm's layout."""
+    """Inception-ResNet-v2 (Szegedy, Ioffe, Vanhoucke & Alemi, 2017), timm's (TensorFlow's) layout."""
     return InceptionResNet(num_classes, in_channels, version="v2", **kwargs)

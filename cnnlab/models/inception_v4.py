@@ -203,7 +203,8 @@ class InceptionB(nn.Module):
 
 
 class ReductionB(nn.Module):
-    """Reduction-B of Inception-v4 (Fig. 8), 17×17 to 8×8: ``(N, 1024, 17, 17) -> (N, 192 + 320 + 1024 = 1536, 8, 8)``.
+    """Reduction-B of Inception-v4 (Fig. 8), 17×17 to 8×8:
+    ``(N, 1024, 17, 17) -> (N, 192 + 320 + 1024 = 1536, 8, 8)``.
 
     Three branches: 1×1 192 -> 3×3 192 /2 (V); 1×1 256 -> 1×7 256 -> 7×1 320 -> 3×3 320 /2 (V);
     3×3 max pool /2 (V). (Inception-ResNet has its own Reduction-B, Figs. 12 and 18.)
@@ -302,5 +303,5 @@ class InceptionV4(ImageClassifier):
 
 @register_model(input_size=(3, 299, 299), tags=("imagenet", "timm"))
 def inception_v4(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> InceptionV4:
-    """Inception-v4 from "Inception-v4, Inception-ResNet and the Impact of Residual Connections on Learning" (Szegedy et al., 2017), timm's layout."""
+    """Inception-v4 (Szegedy, Ioffe, Vanhoucke & Alemi, 2017, Fig. 9), timm's layout."""
     return InceptionV4(num_classes, in_channels, **kwargs)

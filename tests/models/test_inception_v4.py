@@ -30,7 +30,7 @@ def ours_with_timm_weights(name: str) -> tuple[nn.Module, nn.Module]:
 
 
 def test_timm_version_is_the_reference():
-    assert timm.__version__.startswith("1.0."), f"the reference counts were checked against timm 1.0.x, got {timm.__version__}"
+    assert timm.__version__.startswith("1.0."), f"the reference is timm 1.0.x, got {timm.__version__}"
 
 
 def test_inception_v4_state_dict_params_and_macs_match_timm():
@@ -67,7 +67,7 @@ def test_inception_v4_outputs_equal_timm_at_full_size():
         torch.testing.assert_close(ours(x), theirs(x), rtol=1e-4, atol=1e-4)
 
 
-def _grid_sizes(model: nn.Module, layers: dict[str, nn.Module], size: int = 299) -> dict[str, tuple[int, ...]]:
+def grid_sizes(model: nn.Module, layers: dict[str, nn.Module], size: int = 299) -> dict[str, tuple[int, ...]]:
     """Output shapes (C, H, W) of the named layers in a forward pass on the meta device."""
     shapes: dict[str, tuple[int, ...]] = {}
     hooks = [m.register_forward_hook(lambda _m, _i, out, key=key: shapes.__setitem__(key, tuple(out.shape[1:])))
@@ -84,7 +84,7 @@ def test_inception_v4_grid_sizes_follow_the_paper():
     """Figs. 3 and 9: the stem gives 35×35×384, Reduction-A 17×17×1024, Reduction-B 8×8×1536."""
     model = meta("inception_v4")
     f = model.features
-    shapes = _grid_sizes(model, {"conv1": f[0], "conv2": f[1], "conv3": f[2], "mixed3a": f[3], "mixed4a": f[4],
+    shapes = grid_sizes(model, {"conv1": f[0], "conv2": f[1], "conv3": f[2], "mixed3a": f[3], "mixed4a": f[4],
                                  "stem": f[5], "A": f[9], "reduction_a": f[10], "B": f[17],
                                  "reduction_b": f[18], "C": f[21]})
     assert shapes == {"conv1": (32, 149, 149), "conv2": (32, 147, 147), "conv3": (64, 147, 147),
