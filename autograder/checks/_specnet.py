@@ -17,6 +17,13 @@ Vocabulary (each layer a list or tuple; which names an assignment allows is its 
     ("factorized", out_channels, n)                        1×n then n×1 convolution, + ReLU
     ("gap",)                                               global average pooling
     ("linear", out_features)                               fully connected + ReLU (flattens first)
+    ("convbn", out_channels, kernel_size, stride, padding) Conv2d (no bias) + BatchNorm + ReLU
+    ("residual", out_channels, stride)                     ResNet's basic block (He et al. 2016, Fig. 2):
+                                                           two 3×3 conv + BN, identity shortcut, or a
+                                                           1×1 conv + BN projection when the shape changes
+    ("plain", out_channels, stride)                        the same two 3×3 conv + BN + ReLU, no shortcut
+    ("bottleneck", planes, stride)                         ResNet's bottleneck (Fig. 5 right, stride on the
+                                                           3×3), 4 × planes out, projection when needed
 
 A final ``Linear(features, num_classes)`` classifier is always appended (its parameters count).
 """
@@ -32,7 +39,8 @@ import torch.nn.functional as F
 from torch import nn
 
 ARITY = {"conv": (4, 4), "maxpool": (2, 3), "avgpool": (2, 3), "lrn": (1, 1), "dropout": (1, 1),
-         "inception": (6, 6), "factorized": (2, 2), "gap": (0, 0), "linear": (1, 1)}
+         "inception": (6, 6), "factorized": (2, 2), "gap": (0, 0), "linear": (1, 1),
+         "convbn": (4, 4), "residual": (2, 2), "plain": (2, 2), "bottleneck": (2, 2)}
 
 
 class SpecError(ValueError):
@@ -110,6 +118,15 @@ def build(spec: Sequence, allowed: Sequence[str], in_channels: int, image_size: 
             layers += [nn.Conv2d(c, out, (1, n), padding=(0, n // 2)), nn.Conv2d(out, out, (n, 1), padding=(n // 2, 0)),
                        nn.ReLU(inplace=True)]
             c, size = out, size + 2 * (n // 2) - n + 1
+        elif name == "convbn":
+            out, k, s, p = (_int(args[0], 1, 512, f"{where} out_channels"), _int(args[1], 1, 11, f"{where} kernel"),
+                            _int(args[2], 1, 8, f"{where} stride"), _int(args[3], 0, 5, f"{where} padding"))
+            layers += [nn.Conv2d(c, out, k, s, p, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            c, size = out, (size + 2 * p - k) // s + 1
+        elif name in ("residual", "plain", "bottleneck"):
+            out, s = _int(args[0], 1, 512, f"{where} out_channels"), _int(args[1], 1, 2, f"{where} stride")
+            layers.append(_ResBlock(name, c, out, s))
+            c, size = layers[-1].out_channels, (size - 1) // s + 1
         elif name == "gap":
             layers += [nn.AdaptiveAvgPool2d(1)]
             size = 1
@@ -258,3 +275,47 @@ class DesignTask:
         if self.over_budget(result):
             raise SpecError(f"{self.budget_text(result)}: over it, so not trained")
         return result
+
+
+# --- residual layer kinds (ex04): ResNet's blocks, He et al. 2016 ---------------------------------------
+
+
+class _ResBlock(nn.Module):
+    """``kind`` "residual": basic block (3×3, 3×3) with shortcut; "plain": the same without it;
+    "bottleneck": 1×1, 3×3 (stride here, torchvision's layout), 1×1 to 4 × ``planes``, with shortcut.
+    Every conv is bias-free and followed by BN; the shortcut is the identity, or a 1×1 conv + BN
+    projection (the paper's option B) when the stride or the width changes; ReLU after the addition."""
+
+    def __init__(self, kind: str, c_in: int, planes: int, stride: int) -> None:
+        super().__init__()
+        self.kind = kind
+        self.out_channels = planes * 4 if kind == "bottleneck" else planes
+        if kind == "bottleneck":
+            widths = [(c_in, planes, 1, 1), (planes, planes, 3, stride), (planes, self.out_channels, 1, 1)]
+        else:
+            widths = [(c_in, planes, 3, stride), (planes, planes, 3, 1)]
+        body: list[nn.Module] = []
+        for i, (a, b, k, s) in enumerate(widths):
+            body += [nn.Conv2d(a, b, k, s, k // 2, bias=False), nn.BatchNorm2d(b)]
+            if i < len(widths) - 1:
+                body.append(nn.ReLU(inplace=True))
+        self.body = nn.Sequential(*body)
+        self.shortcut = None
+        if kind != "plain" and (stride != 1 or c_in != self.out_channels):
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, self.out_channels, 1, stride, bias=False),
+                                          nn.BatchNorm2d(self.out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.body(x)
+        if self.kind != "plain":
+            out = out + (x if self.shortcut is None else self.shortcut(x))
+        return F.relu(out)
+
+
+def weight_layers(spec: Sequence) -> int:
+    """Weight layers on the main path, counted as the ResNet paper names its networks (ResNet-18 is
+    1 + 8 × 2 + 1): one per "conv"/"convbn"/"factorized"/"linear", two per "residual"/"plain" block,
+    three per "bottleneck", four per "inception" is not defined (0), plus the final classifier.
+    Projection shortcuts do not count. Assumes ``spec`` was accepted by ``build``."""
+    per = {"conv": 1, "convbn": 1, "factorized": 1, "linear": 1, "residual": 2, "plain": 2, "bottleneck": 3}
+    return 1 + sum(per.get(layer[0], 0) for layer in spec)
