@@ -6,10 +6,10 @@ Residual Connections on Learning", AAAI 2017. https://arxiv.org/abs/1602.07261
 Inception modules with a residual connection: each Inception-ResNet block runs cheap Inception
 branches, concatenates them, maps the result back to the block's input width with a 1×1
 convolution *without* activation ("1×1 conv, linear" in the figures) and adds it to its input,
-then applies ReLU. Batch normalisation sits on the ordinary layers only, not on the sums. Wide
-networks became unstable with residuals, so the residual is scaled down before the addition
-(Section 3.3: factors between 0.1 and 0.3), ``scales`` here; with scale 0 a block passes its input
-through the ReLU unchanged.
+then applies ReLU. Batch normalisation sits on the ordinary layers only, not on the sums. With
+more than about 1000 filters the residual networks became unstable and "died" early in training,
+so the residual is scaled down before the addition (Section 3.3: factors between 0.1 and 0.3),
+``scales`` here; with scale 0 a block passes its input through the ReLU unchanged.
 
 * ``inception_resnet_v1`` is the paper's: the stem of Fig. 14 (to 35×35×256), 5 × Inception-ResNet-A
   (Fig. 10), Reduction-A (Fig. 7 with Table 1's k, l, m, n = 192, 192, 256, 384) to 17×17×896,
@@ -30,8 +30,8 @@ through the ReLU unchanged.
   or 58.0M with the port's (timm's: 55.8M), too far from timm's for the 1 % the course asks; hence
   the port's stem.
 
-Reduction-A and the Inception-v4 blocks are imported from ``inception_v4.py``; the stem of Fig. 14
-(``inception_resnet_stem``) is shared by both versions here.
+Reduction-A (Fig. 7, with Table 1's widths) is imported from ``inception_v4.py``; the stem of
+Fig. 14 up to 71×71×192 (``inception_resnet_stem``) is shared by both versions here.
 """
 from __future__ import annotations
 

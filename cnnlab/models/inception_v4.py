@@ -17,8 +17,9 @@ follow the port: in a few branches (the stem's, Inception-B's and Inception-C's)
 halves of a factorised convolution come in the other order than in the figures, which changes
 neither shapes nor parameter counts; the widths are the figures'.
 
-Reduction-A (Fig. 7) and the stem (Fig. 3) are shared with Inception-ResNet (``inception_resnet.py``
-imports them): Reduction-A's widths k, l, m, n are the paper's Table 1.
+Reduction-A (Fig. 7) is shared with Inception-ResNet (``inception_resnet.py`` imports it, with the
+widths k, l, m, n of the paper's Table 1 for all three networks). The stem of Fig. 3 is the paper's
+stem of Inception-ResNet-v2 too, but timm's port of that network uses another (see there).
 """
 from __future__ import annotations
 
