@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -213,8 +214,30 @@ def _is_activation(m: nn.Module) -> bool:
     return type(m).__module__ == "torch.nn.modules.activation" and not isinstance(m, nn.MultiheadAttention)
 
 
+# torchvision's Inception v3 chains a branch's layers as siblings: branch7x7_1, branch7x7_2, ...; the
+# letter marks layers that run side by side at the end of a branch (branch3x3_2a, branch3x3_2b)
+_BRANCH_PART = re.compile(r"^(branch\w*?)_(\d+)([a-z]?)$")
+
+
+def _branch_groups(m: nn.Module) -> dict[str, list[str]]:
+    """The parallel branches of ``m``: children named ``branch*``, with ``<branch>_<k>`` siblings
+    gathered into one branch ``<branch>`` (in definition order)."""
+    groups: dict[str, list[str]] = {}
+    for n, _ in m.named_children():
+        if n.startswith("branch"):
+            match = _BRANCH_PART.match(n)
+            groups.setdefault(match.group(1) if match else n, []).append(n)
+    return groups
+
+
+def _branch_outputs(members: list[str]) -> list[str]:
+    """The members whose outputs leave the branch: the last stage (``_2a`` and ``_2b`` both)."""
+    stage = [int(m.group(2)) if (m := _BRANCH_PART.match(n)) else 0 for n in members]
+    return [n for n, k in zip(members, stage) if k == max(stage)]
+
+
 def _branch_names(m: nn.Module) -> list[str]:
-    return [n for n, _ in m.named_children() if n.startswith("branch")]
+    return list(_branch_groups(m))
 
 
 def _describe(m: nn.Module) -> tuple[str, str]:
@@ -465,12 +488,13 @@ def draw_network(model: nn.Module, input_size: Sequence[int] | None = None, dept
     branch_channels: dict[int, list[int]] = {}
     extra_hooks = []
     for _, m in targets:
-        for bname in _branch_names(m):
-            def hook(module, args, output, parent=id(m)):
-                out = _first_tensor(output)
-                if out is not None and out.dim() > 1:
-                    branch_channels.setdefault(parent, []).append(out.shape[1])
-            extra_hooks.append((getattr(m, bname), hook))
+        for members in _branch_groups(m).values():
+            for bname in _branch_outputs(members):
+                def hook(module, args, output, parent=id(m)):
+                    out = _first_tensor(output)
+                    if out is not None and out.dim() > 1:
+                        branch_channels.setdefault(parent, []).append(out.shape[1])
+                extra_hooks.append((getattr(m, bname), hook))
 
     with contextlib.nullcontext() if training else evaluating(net):
         calls, _ = _record_calls(net, targets, input_size, "draw_network", extra_hooks)
@@ -480,8 +504,12 @@ def draw_network(model: nn.Module, input_size: Sequence[int] | None = None, dept
         chans = [branch_channels.get(id(c.module)) for c in box.calls]
         chans = next((c for c in chans if c), None)
         if chans:
-            n = len(_branch_names(box.calls[-1].module))
-            box.extra = "concat " + " + ".join(str(c) for c in chans[:n])
+            n = sum(len(_branch_outputs(g)) for g in _branch_groups(box.calls[-1].module).values())
+            parts = [str(c) for c in chans[:n]]
+            rest = box.shape[0] - sum(chans[:n]) if box.shape else 0
+            if rest > 0:  # a branch that is a function in forward (torchvision's F.max_pool2d), not a child
+                parts.append(f"{rest} (unnamed)")
+            box.extra = "concat " + " + ".join(parts)
     if collapse:
         boxes = _collapse_repeats(boxes)
     ran = {id(c.module) for c in calls}
@@ -568,7 +596,8 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
                shortcut: str | None = None, show_params: bool = True, title: str | None = None) -> plt.Figure:
     """A diagram of one multi-branch block traced from a forward pass on zeros of ``input_size``
     ``(N, C, H, W)``: the input, each parallel branch's layers in its own column with their output
-    shapes, the merge (concatenation when the branch channels add up to the merged channels, as in
+    shapes (sibling children ``branch5x5_1, branch5x5_2`` form one branch ``branch5x5``, as in
+    torchvision's Inception v3; a last stage ``_2a, _2b`` is drawn in that column and marked as side by side), the merge (concatenation when the branch channels add up to the merged channels, as in
     Inception; a sum when the shapes are equal) and what follows it.
 
     ``branches`` names the parallel children (default: children named ``branch*``). ``shortcut``
@@ -583,8 +612,11 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
     input_size = _check_size(input_size, "draw_block")
     children = dict(module.named_children())
     kind_name = type(module).__name__
-    branches = list(branches) if branches is not None else _branch_names(module)
-    unknown = [b for b in branches if b not in children]
+    groups = _branch_groups(module)
+    branches = list(branches) if branches is not None else list(groups)
+    members = {b: groups.get(b, [b]) for b in branches}  # a branch is one child or a chain of siblings
+    branch_of = {child: b for b, names in members.items() for child in names}
+    unknown = [b for b in branches if not all(n in children for n in members[b])]
     if shortcut is None:
         shortcut = next((n for n in ("shortcut", "downsample") if n in children), None)
     elif shortcut != "identity" and shortcut not in children:
@@ -594,13 +626,13 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
     if not branches and shortcut is None:
         raise ValueError(f"draw_block: {kind_name} has no parallel branches (children named branch*) and no "
                          f"shortcut/downsample; pass branches=[...] or shortcut=... naming some of {list(children)}")
-    if shortcut in branches:
+    if shortcut in branches or shortcut in branch_of:
         raise ValueError(f"draw_block: {shortcut!r} cannot be both a branch and the shortcut")
 
     group_of: dict[str, str] = {}
     targets: list[tuple[str, nn.Module]] = []
     for name, child in children.items():
-        group = name if (name in branches or name == shortcut) else "main"
+        group = branch_of.get(name, name if name == shortcut else "main")
         for full, m in (_open(name, child) if group != "main" else [(name, child)]):
             group_of[full] = group
             targets.append((full, m))
@@ -621,10 +653,13 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
         pre = _make_boxes([c for c in main_calls if calls.index(c) < positions[0]], show_params)
         post = _make_boxes([c for c in main_calls if calls.index(c) > positions[-1]], show_params)
         merged = _shape(post[0].calls[0].inp) if post else _shape(output)
-        outs = [col[-1].shape for col in columns.values()]
+        # what each branch hands to the merge: its last layer, or its last stage's side-by-side layers
+        outs = [next(b for b in reversed(col) if any(c.name == out or c.name.startswith(out + ".") for c in b.calls)).shape
+                for branch, col in columns.items() for out in _branch_outputs(members[branch])]
         if merged and all(len(o) == len(merged) and o[1:] == merged[1:] for o in outs) \
-                and sum(o[0] for o in outs) == merged[0]:
-            merge_text = "concatenate " + " + ".join(str(o[0]) for o in outs)
+                and sum(o[0] for o in outs) <= merged[0]:
+            rest = merged[0] - sum(o[0] for o in outs)  # a branch computed by a function, not a child
+            merge_text = "concatenate " + " + ".join([str(o[0]) for o in outs] + ([f"{rest} (unnamed)"] if rest else []))
         elif all(o == merged for o in outs):
             merge_text = "add"
         else:
@@ -642,7 +677,9 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
         merge_text += " (+ shortcut)"
 
     # layout: input, pre, columns side by side (shortcut last), merge, post, output
-    cols = list(columns.items()) + ([(f"shortcut: {shortcut}", short_col)] if shortcut is not None else [])
+    cols = [(f"{b} (last {len(_branch_outputs(members[b]))} side by side)" if len(_branch_outputs(members.get(b, [b]))) > 1
+             else b, col) for b, col in columns.items()]
+    cols += [(f"shortcut: {shortcut}", short_col)] if shortcut is not None else []
     all_boxes = pre + post + [b for _, col in cols for b in col]
     items = {id(b): _box_lines(b, show_params) for b in all_boxes}
     n_lines = max([len(ls) for _, ls in items.values()] + [2]) + 1

@@ -187,3 +187,18 @@ def test_existing_plots_still_build():
     assert len(viz.plot_filters(model.features[0]).axes) >= 6
     maps = viz.feature_maps(model, torch.zeros(1, 1, 32, 32), ["features.0"])
     assert maps["features.0"].shape == (1, 6, 28, 28)
+
+
+def test_draw_block_gathers_torchvisions_chained_inception_v3_branches():
+    from torchvision.models.inception import InceptionB, InceptionC, InceptionE
+    # Fig. 6 of Szegedy et al. 2016 (n = 7): branch7x7_1.._3 and branch7x7dbl_1.._5 are two chains
+    drawn = " | ".join(texts(viz.draw_block(InceptionC(768, 128), (1, 768, 17, 17))))
+    assert "branch7x7dbl" in drawn and "branch7x7 |" in drawn + " |"
+    assert "concatenate 192 + 192 + 192 + 192" in drawn and "→ 768×17×17" in drawn
+    # Fig. 7: the 1×3 and 3×1 at the end of a branch run side by side and both reach the concatenation
+    drawn = " | ".join(texts(viz.draw_block(InceptionE(1280), (1, 1280, 8, 8))))
+    assert "branch3x3 (last 2 side by side)" in drawn
+    assert "concatenate 320 + 384 + 384 + 384 + 384 + 192" in drawn and "→ 2048×8×8" in drawn
+    # the max-pool branch of the grid reduction is F.max_pool2d in forward: no child to draw
+    drawn = " | ".join(texts(viz.draw_block(InceptionB(288), (1, 288, 35, 35))))
+    assert "concatenate 384 + 96 + 288 (unnamed)" in drawn and "→ 768×17×17" in drawn
