@@ -638,6 +638,10 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
             targets.append((full, m))
     with evaluating(module):
         calls, output = _record_calls(module, targets, input_size, "draw_block")
+    for c in calls:  # a layer whose output feeds one branch only is part of it (Inception v3's pool before branch_pool)
+        users = {group_of[d.name] for d in calls if d is not c and c.out is not None and d.inp is c.out}
+        if group_of[c.name] == "main" and len(users) == 1 and next(iter(users)) in branches:
+            group_of[c.name] = next(iter(users))
 
     def boxes_of(group: str, which: Sequence[_Call] = calls) -> list[_Box]:
         return _make_boxes([c for c in which if group_of[c.name] == group], show_params)
@@ -648,11 +652,21 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
         raise ValueError(f"draw_block: branches {idle} of {kind_name} did not run on this input")
     short_col = boxes_of(shortcut) if shortcut not in (None, "identity") else []
     main_calls = [c for c in calls if group_of[c.name] == "main"]
+    post_after, added = None, ()  # the layers after a shortcut that joins below the merge, and the sum's shape
     if branches:
         positions = [i for i, c in enumerate(calls) if group_of[c.name] in branches]
         pre = _make_boxes([c for c in main_calls if calls.index(c) < positions[0]], show_params)
-        post = _make_boxes([c for c in main_calls if calls.index(c) > positions[-1]], show_params)
+        post_calls = [c for c in main_calls if calls.index(c) > positions[-1]]
+        post = _make_boxes(post_calls, show_params)
         merged = _shape(post[0].calls[0].inp) if post else _shape(output)
+        if shortcut is not None:  # Inception-ResNet: concatenate, 1×1 conv, *then* add the shortcut
+            add_at = next((k for k in range(1, len(post_calls)) if not (
+                post_calls[k].inp is post_calls[k - 1].out
+                and post_calls[k].in_version == post_calls[k - 1].out_version)), None)
+            if add_at is not None:
+                post, post_after = (_make_boxes(post_calls[:add_at], show_params),
+                                    _make_boxes(post_calls[add_at:], show_params))
+                added = _shape(post_calls[add_at].inp)
         # what each branch hands to the merge: its last layer, or its last stage's side-by-side layers
         outs = [next(b for b in reversed(col) if any(c.name == out or c.name.startswith(out + ".") for c in b.calls)).shape
                 for branch, col in columns.items() for out in _branch_outputs(members[branch])]
@@ -673,7 +687,7 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
         pre, post = [], _make_boxes(main_calls[cut:], show_params)
         merged = _shape(main_calls[cut].inp) if cut < len(main_calls) else _shape(output)
         merge_text = "add"
-    if shortcut is not None and branches:
+    if shortcut is not None and branches and post_after is None:
         merge_text += " (+ shortcut)"
 
     # layout: input, pre, columns side by side (shortcut last), merge, post, output
@@ -691,6 +705,10 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
     head = 0.6
     depth = max(len(col) for _, col in cols) or 1
     rows = 1 + len(pre) + 0.35 + depth + 1 + len(post) + 1  # input, pre, column titles, columns, merge, post, output
+    if post_after is not None:
+        rows += 1 + len(post_after)
+        for b in post_after:
+            items[id(b)] = _box_lines(b, show_params)
     width = len(cols) * (w + _GAP_X) + 0.2
     height = head + rows * step_y + 0.2
     fig, ax = _new_figure(width, height)
@@ -727,7 +745,9 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
             _arrow(ax, start, (x + w / 2, yc), dashed=is_short)
             prev = yc - box_h
             yc -= step_y
-        if prev is None:  # an identity shortcut: straight from the input to the merge
+        if is_short and post_after is not None:
+            short_end = (x, prev)  # joins the sum drawn below the merge
+        elif prev is None:  # an identity shortcut: straight from the input to the merge
             _arrow(ax, (x_mid + w, in_top - box_h / 2), (x + w / 2, merge_top), dashed=True, label="identity")
             ax.plot([x_mid + w, x + w / 2], [in_top - box_h / 2, in_top - box_h / 2], color="#444444",
                     lw=0.9, linestyle="--")
@@ -741,6 +761,23 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
         top, bottom = centre_box(*items[id(b)], _COLOURS[b.kind])
         _arrow(ax, (x_mid + w / 2, last_bottom), (x_mid + w / 2, top))
         last_bottom = bottom
+    if post_after is not None:
+        scale = getattr(module, "scale", None)  # Inception-ResNet scales the residual before the sum
+        text = f"add shortcut + {scale:g} × residual" if isinstance(scale, (int, float)) else "add shortcut"
+        top, bottom = centre_box("", [text, f"→ {_shape_str(added)}"], _COLOURS["merge"])
+        _arrow(ax, (x_mid + w / 2, last_bottom), (x_mid + w / 2, top))
+        sx, s_prev = short_end
+        start_y = in_top - box_h / 2 if s_prev is None else s_prev
+        if s_prev is None:
+            ax.plot([x_mid + w, sx + w / 2], [start_y, start_y], color="#444444", lw=0.9, linestyle="--")
+            ax.text(sx + w / 2 + 0.05, (start_y + top) / 2, "identity", fontsize=_FONT, style="italic")
+        ax.plot([sx + w / 2, sx + w / 2], [start_y, top - box_h / 2], color="#444444", lw=0.9, linestyle="--")
+        _arrow(ax, (sx + w / 2, top - box_h / 2), (x_mid + w, top - box_h / 2), dashed=True)
+        last_bottom = bottom
+        for b in post_after:
+            top, bottom = centre_box(*items[id(b)], _COLOURS[b.kind])
+            _arrow(ax, (x_mid + w / 2, last_bottom), (x_mid + w / 2, top))
+            last_bottom = bottom
     top, _ = centre_box("output", [_shape_str(_shape(output))], _COLOURS["input"])
     _arrow(ax, (x_mid + w / 2, last_bottom), (x_mid + w / 2, top))
     return fig

@@ -202,3 +202,18 @@ def test_draw_block_gathers_torchvisions_chained_inception_v3_branches():
     # the max-pool branch of the grid reduction is F.max_pool2d in forward: no child to draw
     drawn = " | ".join(texts(viz.draw_block(InceptionB(288), (1, 288, 35, 35))))
     assert "concatenate 384 + 96 + 288 (unnamed)" in drawn and "→ 768×17×17" in drawn
+
+
+def test_draw_block_cnnlab_inception_v3_pool_joins_its_branch():
+    from cnnlab.models.inception_v3 import InceptionA
+    # the average pool is a child named "pool" whose output feeds branch_pool only: it is drawn in that column
+    fig = viz.draw_block(InceptionA(192, pool_features=32), (1, 192, 35, 35))
+    positions(fig, ["branch_pool", "AvgPool 3×3", "Conv 1×1, 32 + BN + ReLU", "concatenate 64 + 64 + 96 + 32"])
+
+
+def test_draw_block_inception_resnet_adds_the_scaled_residual_after_the_linear_conv():
+    from cnnlab.models.inception_resnet import InceptionResNetB
+    block = InceptionResNetB(1088, 192, (128, 160, 192), scale=0.1)  # Fig. 17 of Szegedy et al. 2017 (Inception-ResNet-v2)
+    fig = viz.draw_block(block, (1, 1088, 17, 17))
+    positions(fig, ["concatenate 192 + 192", "Conv 1×1, 1088", "add shortcut + 0.1 × residual", "ReLU", "output"])
+    assert "shortcut: shortcut" in texts(fig)

@@ -193,8 +193,7 @@ class ReductionBResNet(nn.Module):
         self.branch3 = nn.MaxPool2d(3, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pooled = self.branch3(x)  # first: a map too small for the block fails in PyTorch's pooling, as elsewhere
-        return torch.cat([self.branch0(x), self.branch1(x), self.branch2(x), pooled], 1)
+        return torch.cat([self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)], 1)
 
 
 class Mixed5b(nn.Module):

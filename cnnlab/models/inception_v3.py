@@ -141,17 +141,16 @@ class InceptionB(nn.Module):
         self.branch3x3dbl_2 = conv_block(64, 96, kernel_size=3, padding=1)
         self.branch3x3dbl_3 = conv_block(96, 96, kernel_size=3, stride=2)
 
-        self.pool = nn.MaxPool2d(kernel_size=3, stride=2)
+        self.branch_pool = nn.MaxPool2d(kernel_size=3, stride=2)  # no weights: torchvision's keys unchanged
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # The pool runs first (the concatenation keeps torchvision's order): below the model's minimum
-        # input size this map is too small, and the failure is then PyTorch's pooling RuntimeError.
-        branch_pool = self.pool(x)  # (N, in_channels, H', W')
         branch3x3 = self.branch3x3(x)  # (N, 384, H', W')
 
         branch3x3dbl = self.branch3x3dbl_1(x)
         branch3x3dbl = self.branch3x3dbl_2(branch3x3dbl)
         branch3x3dbl = self.branch3x3dbl_3(branch3x3dbl)  # (N, 96, H', W')
+
+        branch_pool = self.branch_pool(x)  # (N, in_channels, H', W')
         return torch.cat([branch3x3, branch3x3dbl, branch_pool], 1)
 
 
@@ -222,10 +221,9 @@ class InceptionD(nn.Module):
         self.branch7x7x3_3 = conv_block(192, 192, kernel_size=(7, 1), padding=(3, 0))
         self.branch7x7x3_4 = conv_block(192, 192, kernel_size=3, stride=2)
 
-        self.pool = nn.MaxPool2d(kernel_size=3, stride=2)
+        self.branch_pool = nn.MaxPool2d(kernel_size=3, stride=2)  # no weights: torchvision's keys unchanged
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branch_pool = self.pool(x)  # (N, in_channels, H', W'); first, as in InceptionB
         branch3x3 = self.branch3x3_1(x)
         branch3x3 = self.branch3x3_2(branch3x3)  # (N, 320, H', W')
 
@@ -233,6 +231,8 @@ class InceptionD(nn.Module):
         branch7x7x3 = self.branch7x7x3_2(branch7x7x3)
         branch7x7x3 = self.branch7x7x3_3(branch7x7x3)
         branch7x7x3 = self.branch7x7x3_4(branch7x7x3)  # (N, 192, H', W')
+
+        branch_pool = self.branch_pool(x)  # (N, in_channels, H', W')
         return torch.cat([branch3x3, branch7x7x3, branch_pool], 1)
 
 

@@ -170,8 +170,7 @@ class ReductionA(nn.Module):
         self.branch2 = nn.MaxPool2d(3, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pooled = self.branch2(x)  # first: a map too small for the block fails in PyTorch's pooling, as elsewhere
-        return torch.cat([self.branch0(x), self.branch1(x), pooled], 1)
+        return torch.cat([self.branch0(x), self.branch1(x), self.branch2(x)], 1)
 
 
 class InceptionB(nn.Module):
@@ -227,8 +226,7 @@ class ReductionB(nn.Module):
         self.branch2 = nn.MaxPool2d(3, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pooled = self.branch2(x)  # first: a map too small for the block fails in PyTorch's pooling, as elsewhere
-        return torch.cat([self.branch0(x), self.branch1(x), pooled], 1)
+        return torch.cat([self.branch0(x), self.branch1(x), self.branch2(x)], 1)
 
 
 class InceptionC(nn.Module):

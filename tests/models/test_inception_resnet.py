@@ -203,7 +203,8 @@ def test_draw_block_shows_the_shortcut(block_cls, key, channels, size):
     fig = draw_block(block, (1, channels, size, size))
     texts = " | ".join(t.get_text() for ax in fig.axes for t in ax.texts)
     plt.close(fig)
-    assert "shortcut" in texts and "(+ shortcut)" in texts and "identity" in texts
+    # the scaled residual joins the shortcut after the linear 1×1 conv, not at the concatenation
+    assert "add shortcut + 0.1 × residual" in texts and "identity" in texts and "(+ shortcut)" not in texts
     assert f"{channels}×{size}×{size}" in texts
 
 
