@@ -364,31 +364,31 @@ def _resnet(depth: int, num_classes: int, in_channels: int, **kwargs) -> ResNet:
 
 @register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def resnet18(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> ResNet:
-    """ResNet-18 from "Deep Residual Learning for Image Recognition" (He et al., 2015), torchvision's layout."""
+    """ResNet-18 from "Deep Residual Learning for Image Recognition" (He et al., 2016), torchvision's layout."""
     return _resnet(18, num_classes, in_channels, **kwargs)
 
 
 @register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def resnet34(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> ResNet:
-    """ResNet-34 from "Deep Residual Learning for Image Recognition" (He et al., 2015), torchvision's layout."""
+    """ResNet-34 from "Deep Residual Learning for Image Recognition" (He et al., 2016), torchvision's layout."""
     return _resnet(34, num_classes, in_channels, **kwargs)
 
 
 @register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def resnet50(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> ResNet:
-    """ResNet-50 (He et al., 2015) with torchvision's v1.5 bottleneck (stride in the 3×3 conv)."""
+    """ResNet-50 (He et al., 2016) with torchvision's v1.5 bottleneck (stride in the 3×3 conv)."""
     return _resnet(50, num_classes, in_channels, **kwargs)
 
 
 @register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def resnet101(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> ResNet:
-    """ResNet-101 (He et al., 2015) with torchvision's v1.5 bottleneck (stride in the 3×3 conv)."""
+    """ResNet-101 (He et al., 2016) with torchvision's v1.5 bottleneck (stride in the 3×3 conv)."""
     return _resnet(101, num_classes, in_channels, **kwargs)
 
 
 @register_model(input_size=(3, 224, 224), tags=("imagenet", "torchvision"))
 def resnet152(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> ResNet:
-    """ResNet-152 (He et al., 2015) with torchvision's v1.5 bottleneck (stride in the 3×3 conv)."""
+    """ResNet-152 (He et al., 2016) with torchvision's v1.5 bottleneck (stride in the 3×3 conv)."""
     return _resnet(152, num_classes, in_channels, **kwargs)
 
 
@@ -424,5 +424,5 @@ def root_resnet18(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> Re
 
 @register_model(input_size=(3, 32, 32), tags=("cifar", "adapted"))
 def resnet18_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> ResNet:
-    """ResNet-18 (He et al., 2015) adapted for 32×32 inputs: 3×3 stride-1 stem, no max pool, stages at 32/16/8/4."""
+    """ResNet-18 (He et al., 2016) adapted for 32×32 inputs: 3×3 stride-1 stem, no max pool, stages at 32/16/8/4."""
     return _resnet(18, num_classes, in_channels, small_input=True, **kwargs)

@@ -142,59 +142,59 @@ class CifarResNet(ImageClassifier):
 
 @register_model(input_size=(3, 32, 32), tags=("cifar", "paper"))
 def resnet20(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:
-    """ResNet-20 for CIFAR-10 (He et al., 2015, Sec. 4.2): 3 stages of 3 basic blocks, option-A shortcuts."""
+    """ResNet-20 for CIFAR-10 (He et al., 2016, Sec. 4.2): 3 stages of 3 basic blocks, option-A shortcuts."""
     return CifarResNet(num_classes, in_channels, depth=20, **kwargs)
 
 
 @register_model(input_size=(3, 32, 32), tags=("cifar", "paper"))
 def resnet32(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:
-    """ResNet-32 for CIFAR-10 (He et al., 2015, Sec. 4.2): 3 stages of 5 basic blocks, option-A shortcuts."""
+    """ResNet-32 for CIFAR-10 (He et al., 2016, Sec. 4.2): 3 stages of 5 basic blocks, option-A shortcuts."""
     return CifarResNet(num_classes, in_channels, depth=32, **kwargs)
 
 
 @register_model(input_size=(3, 32, 32), tags=("cifar", "paper"))
 def resnet44(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:
-    """ResNet-44 for CIFAR-10 (He et al., 2015, Sec. 4.2): 3 stages of 7 basic blocks, option-A shortcuts."""
+    """ResNet-44 for CIFAR-10 (He et al., 2016, Sec. 4.2): 3 stages of 7 basic blocks, option-A shortcuts."""
     return CifarResNet(num_classes, in_channels, depth=44, **kwargs)
 
 
 @register_model(input_size=(3, 32, 32), tags=("cifar", "paper"))
 def resnet56(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:
-    """ResNet-56 for CIFAR-10 (He et al., 2015, Sec. 4.2): 3 stages of 9 basic blocks, option-A shortcuts."""
+    """ResNet-56 for CIFAR-10 (He et al., 2016, Sec. 4.2): 3 stages of 9 basic blocks, option-A shortcuts."""
     return CifarResNet(num_classes, in_channels, depth=56, **kwargs)
 
 
 @register_model(input_size=(3, 32, 32), tags=("cifar", "paper"))
 def resnet110(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:
-    """ResNet-110 for CIFAR-10 (He et al., 2015, Sec. 4.2): 3 stages of 18 basic blocks, option-A shortcuts."""
+    """ResNet-110 for CIFAR-10 (He et al., 2016, Sec. 4.2): 3 stages of 18 basic blocks, option-A shortcuts."""
     return CifarResNet(num_classes, in_channels, depth=110, **kwargs)
 
 
 @register_model(input_size=(3, 32, 32), tags=("cifar",))
 def plain20(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:
-    """Plain-20 for CIFAR-10 (He et al., 2015, Sec. 4.2): ResNet-20 without shortcuts."""
+    """Plain-20 for CIFAR-10 (He et al., 2016, Sec. 4.2): ResNet-20 without shortcuts."""
     return CifarResNet(num_classes, in_channels, depth=20, residual=False, **kwargs)
 
 
 @register_model(input_size=(3, 32, 32), tags=("cifar",))
 def plain32(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:
-    """Plain-32 for CIFAR-10 (He et al., 2015, Sec. 4.2): ResNet-32 without shortcuts."""
+    """Plain-32 for CIFAR-10 (He et al., 2016, Sec. 4.2): ResNet-32 without shortcuts."""
     return CifarResNet(num_classes, in_channels, depth=32, residual=False, **kwargs)
 
 
 @register_model(input_size=(3, 32, 32), tags=("cifar",))
 def plain44(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:
-    """Plain-44 for CIFAR-10 (He et al., 2015, Sec. 4.2): ResNet-44 without shortcuts."""
+    """Plain-44 for CIFAR-10 (He et al., 2016, Sec. 4.2): ResNet-44 without shortcuts."""
     return CifarResNet(num_classes, in_channels, depth=44, residual=False, **kwargs)
 
 
 @register_model(input_size=(3, 32, 32), tags=("cifar",))
 def plain56(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:
-    """Plain-56 for CIFAR-10 (He et al., 2015, Sec. 4.2): ResNet-56 without shortcuts."""
+    """Plain-56 for CIFAR-10 (He et al., 2016, Sec. 4.2): ResNet-56 without shortcuts."""
     return CifarResNet(num_classes, in_channels, depth=56, residual=False, **kwargs)
 
 
 @register_model(input_size=(3, 32, 32), tags=("cifar",))
 def plain110(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:
-    """Plain-110 for CIFAR-10 (He et al., 2015, Sec. 4.2): ResNet-110 without shortcuts."""
+    """Plain-110 for CIFAR-10 (He et al., 2016, Sec. 4.2): ResNet-110 without shortcuts."""
     return CifarResNet(num_classes, in_channels, depth=110, residual=False, **kwargs)
