@@ -79,9 +79,13 @@ def test_first_layers_identical_at_start_with_and_without_bn():
 
 
 def test_batchnorm_trains_at_a_learning_rate_where_the_plain_net_fails(digits16):
-    torch.set_num_threads(1)  # deterministic and cheap for these tiny layers
-    results = {(bn, lr): [final_loss(digits16, bn, lr, seed, width=8, steps=60) for seed in (0, 1)]
-               for bn in (False, True) for lr in (LOW, HIGH)}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # cheap for these tiny layers on a busy CPU
+    try:
+        results = {(bn, lr): [final_loss(digits16, bn, lr, seed, width=8, steps=60) for seed in (0, 1)]
+                   for bn in (False, True) for lr in (LOW, HIGH)}
+    finally:
+        torch.set_num_threads(threads)
     for run in range(2):
         assert results[(True, HIGH)][run] < results[(True, LOW)][run], results
         assert results[(True, HIGH)][run] < results[(False, LOW)][run], results
