@@ -181,6 +181,12 @@ def test_depth_is_counted_as_the_paper_names_its_networks():
         TASK.evaluate([("convbn", 8, 3, 1, 1), ("residual", 8, 1), ("residual", 8, 2), ("gap",)], split_seed=0)
     with pytest.raises(_specnet.SpecError, match="unknown layer type 'inception'"):
         TASK.evaluate([("inception", 1, 1, 1, 1, 1, 1)] * 14, split_seed=0)
+    # the budget check counts without training: the same numbers as the training path's count
+    design = _answers({})["DESIGN"]
+    counted = _specnet.evaluate(design, TASK.allowed, data_name="shapes", image_size=16, max_params=0,
+                                data_options={"difficulty": 0.0})
+    measured = TASK.measure(design)
+    assert (measured.params, measured.macs) == (counted.params, counted.macs) == (44_370, 1_694_016)
 
 
 # --- the student-side checks say what is wrong -----------------------------------------------------
