@@ -315,7 +315,7 @@ class _ResBlock(nn.Module):
 def weight_layers(spec: Sequence) -> int:
     """Weight layers on the main path, counted as the ResNet paper names its networks (ResNet-18 is
     1 + 8 × 2 + 1): one per "conv"/"convbn"/"factorized"/"linear", two per "residual"/"plain" block,
-    three per "bottleneck", four per "inception" is not defined (0), plus the final classifier.
-    Projection shortcuts do not count. Assumes ``spec`` was accepted by ``build``."""
+    three per "bottleneck", one for the final classifier; pooling, dropout and "inception" count 0,
+    projection shortcuts too. Assumes ``spec`` was accepted by ``build``."""
     per = {"conv": 1, "convbn": 1, "factorized": 1, "linear": 1, "residual": 2, "plain": 2, "bottleneck": 3}
     return 1 + sum(per.get(layer[0], 0) for layer in spec)
