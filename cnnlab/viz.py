@@ -602,8 +602,8 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
 
     ``branches`` names the parallel children (default: children named ``branch*``). ``shortcut``
     names a child that runs beside the main path and is added to it (default: a child called
-    ``shortcut`` or ``downsample`` if there is one), or is ``"identity"`` for a shortcut without
-    layers; the children that are neither branches nor the shortcut form the main path (ResNet's
+    ``shortcut`` or ``downsample`` if there is one; the identity for a ResNet block whose
+    ``downsample`` is None), or is ``"identity"`` for a shortcut without layers; the children that are neither branches nor the shortcut form the main path (ResNet's
     ``conv1, bn1, relu, conv2, bn2``), and the addition is placed where the main path's next input
     is not the previous layer's unchanged output. Returns the Figure.
     """
@@ -619,6 +619,9 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
     unknown = [b for b in branches if not all(n in children for n in members[b])]
     if shortcut is None:
         shortcut = next((n for n in ("shortcut", "downsample") if n in children), None)
+        if shortcut is None and not branches and "downsample" in vars(module) and module.downsample is None \
+                and getattr(module, "residual", True):
+            shortcut = "identity"  # a ResNet block whose shape does not change (downsample=None)
     elif shortcut != "identity" and shortcut not in children:
         unknown.append(shortcut)
     if unknown:
@@ -747,10 +750,11 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
             yc -= step_y
         if is_short and post_after is not None:
             short_end = (x, prev)  # joins the sum drawn below the merge
-        elif prev is None:  # an identity shortcut: straight from the input to the merge
-            _arrow(ax, (x_mid + w, in_top - box_h / 2), (x + w / 2, merge_top), dashed=True, label="identity")
-            ax.plot([x_mid + w, x + w / 2], [in_top - box_h / 2, in_top - box_h / 2], color="#444444",
-                    lw=0.9, linestyle="--")
+        elif prev is None:  # an identity shortcut: out of the input's side, down, into the merge's side
+            y0, y1 = in_top - box_h / 2, merge_top - box_h / 2
+            ax.plot([x_mid + w, x + w / 2, x + w / 2], [y0, y0, y1], color="#444444", lw=0.9, linestyle="--")
+            ax.text(x + w / 2 + 0.05, (y0 + y1) / 2, "identity", fontsize=_FONT, style="italic")
+            _arrow(ax, (x + w / 2, y1), (x_mid + w, y1), dashed=True)
         else:  # down to the level of the longest column's end, then into the merge
             low = merge_top + _GAP_Y
             ax.plot([x + w / 2, x + w / 2], [prev, low], color="#444444", lw=0.9, linestyle="--" if is_short else "-")

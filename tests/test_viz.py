@@ -217,3 +217,11 @@ def test_draw_block_inception_resnet_adds_the_scaled_residual_after_the_linear_c
     fig = viz.draw_block(block, (1, 1088, 17, 17))
     positions(fig, ["concatenate 192 + 192", "Conv 1×1, 1088", "add shortcut + 0.1 × residual", "ReLU", "output"])
     assert "shortcut: shortcut" in texts(fig)
+
+
+def test_draw_block_resnet_block_without_downsample_has_an_identity_shortcut():
+    from cnnlab.models.resnet import BasicBlock as OurBasicBlock
+    drawn = texts(viz.draw_block(OurBasicBlock(64, 64), (1, 64, 16, 16)))  # no shortcut= needed
+    assert "shortcut: identity" in drawn and "identity" in drawn
+    with pytest.raises(ValueError, match="no parallel branches"):  # a plain block has no shortcut to draw
+        viz.draw_block(OurBasicBlock(64, 64, residual=False), (1, 64, 16, 16))
