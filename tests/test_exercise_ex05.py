@@ -220,3 +220,36 @@ def test_checks_name_the_failing_case():
     with pytest.raises(CheckFailed, match="missing min_lr"):
         check.recipe({"peak_lr": 0.1, "warmup_steps": 10, "label_smoothing": 0.1})
     assert math.isclose(wrong["lr_at"](0, 10, 1.0, 2), 0.5)  # the wrong lr_at is right away from its edge case
+
+
+# --- what the static check flags, and what it leaves alone --------------------------------------------
+
+@pytest.mark.parametrize("src", [
+    "def f(z, y):\n    return z.log_softmax(1)\n",
+    "from torch.nn.functional import cross_entropy\n",
+    "def f(z):\n    return torch.logsumexp(z, 1)\n",
+    "def f(z):\n    return torch.special.log_softmax(z, 1)\n",
+    "import torch.nn.functional as G\ndef f(z, y):\n    return getattr(G, 'cross_entropy')(z, y)\n",
+    "def f(z):\n    return torch.nn.LogSoftmax(1)(z)\n",
+    "def f(z):\n    return z.softmax(1).log()\n",
+])
+def test_shortcuts_to_pytorchs_softmax_and_losses_are_flagged(src):
+    from autograder import judge as J
+
+    assert J.static_flags({"label_smoothing": src}, H.judge(A).PARTS["label_smoothing"].forbidden)
+
+
+def test_own_helpers_with_library_like_names_are_not_flagged():
+    """A student's own ``log_softmax`` helper and variables called ``losses``, ``label_smoothing`` or
+    ``cross_entropy`` are the student's work: full marks."""
+    own = ("def log_softmax(z):\n"
+           "    shifted = z - z.max(dim=1, keepdim=True).values\n"
+           "    return shifted - torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))\n"
+           "def label_smoothing_cross_entropy(logits, target, epsilon=0.1, reduction='mean'):\n"
+           "    label_smoothing = epsilon / logits.shape[1]\n"
+           "    log_p = log_softmax(logits)\n"
+           "    cross_entropy = -log_p.gather(1, target[:, None]).squeeze(1)\n"
+           "    losses = (1 - epsilon) * cross_entropy - label_smoothing * log_p.sum(dim=1)\n"
+           "    return {'mean': losses.mean(), 'sum': losses.sum()}.get(reduction, losses)\n")
+    scores, messages = grade({"label_smoothing": own}, seed=4)
+    assert scores["label_smoothing_visible"] == 2 and scores["label_smoothing_hidden"] == 3, messages

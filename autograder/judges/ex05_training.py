@@ -284,16 +284,23 @@ def _recipe_compare(case: dict, got: Any, expected: None) -> tuple[bool, str]:
 
 _SCHEDULERS = ("CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR", "LinearLR", "SequentialLR",
                "ChainedScheduler", "PolynomialLR", "ConstantLR", "CyclicLR", "MultiplicativeLR", "ExponentialLR",
-               "StepLR", "MultiStepLR", "ReduceLROnPlateau", "warmup_cosine_lr", "warmup_cosine", "schedules",
-               "timm", "transformers", "get_cosine_schedule_with_warmup", "scratch")
+               "StepLR", "MultiStepLR", "ReduceLROnPlateau", "timm", "transformers",
+               "get_cosine_schedule_with_warmup")
+# cnnlab's own names (losses, schedules, warmup_cosine_lr, ...) need no entry: every import of cnnlab is
+# flagged already, and a student's own variable called ``losses`` or ``warmup_cosine`` must not be
+
+# PyTorch's functions as dotted names: "F.softmax" also flags torch.softmax, x.softmax(1) and
+# torch.nn.functional.softmax (any attribute .softmax), the full paths flag ``from torch import softmax``;
+# a student's own helper or variable called ``log_softmax`` or ``cross_entropy`` is not flagged
+_LOSS_FUNCTIONS = tuple(f"{where}.{name}" for name in ("cross_entropy", "nll_loss", "kl_div", "log_softmax", "softmax",
+                                                       "softmin", "logsumexp", "_log_softmax", "_softmax")
+                        for where in ("F", "torch", "torch.nn.functional"))
 
 PARTS = {
     "label_smoothing": Part(
         answer_cells=("label_smoothing",), reference=_ls_reference, compare=_ls_compare,
-        forbidden=("cross_entropy", "CrossEntropyLoss", "label_smoothing", "nll_loss", "NLLLoss", "kl_div",
-                   "KLDivLoss", "log_softmax", "LogSoftmax", "softmax", "Softmax", "softmin", "logsumexp",
-                   "_log_softmax", "_softmax", "special", "losses", "LabelSmoothingCrossEntropy",
-                   "smoothed_targets", "label_smoothing_cross_entropy", "_VF", "scratch")),
+        forbidden=_LOSS_FUNCTIONS + ("CrossEntropyLoss", "NLLLoss", "KLDivLoss", "LogSoftmax", "Softmax", "Softmin",
+                                     "torch.special", "_VF")),
     "lr_at": Part(answer_cells=("lr_at",), reference=_lr_reference, compare=_lr_compare, forbidden=_SCHEDULERS),
     "scheduler": Part(answer_cells=("lr_at", "make_scheduler"), reference=_sched_reference, compare=_sched_compare,
                       forbidden=_SCHEDULERS),
