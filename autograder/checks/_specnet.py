@@ -236,13 +236,26 @@ class DesignTask:
     recipe: tuple = (("data_name", "shapes"), ("image_size", 16), ("n_train", 1500), ("epochs", 10),
                      ("batch_size", 64), ("lr", 3e-3), ("seed", 0), ("cpu_limit", 30.0))
 
-    def evaluate(self, spec: Any, split_seed: int) -> Result:
-        """Build, count and (within the budget) train ``spec``; ``SpecError`` says what is wrong with it."""
+    def measure(self, spec: Any, split_seed: int = 1) -> Result:
+        """Build and count ``spec`` without training it (accuracy 0): all the budget check needs.
+        ``SpecError`` says what is wrong with it."""
         if not isinstance(spec, (list, tuple)):
             raise SpecError(f"DESIGN must be a list of layers, got {type(spec).__name__}")
         if self.required and not any(isinstance(layer, (list, tuple)) and layer and layer[0] == self.required
                                      for layer in spec):
             raise SpecError(f"DESIGN must contain at least one ('{self.required}', ...) layer")
+        recipe = dict(self.recipe)
+        size = recipe["image_size"]
+        data = dataset(recipe["data_name"], size, recipe["n_train"], split_seed, difficulty=0.0)  # cached
+        model = build(spec, self.allowed, data.in_channels, size, data.num_classes)
+        from cnnlab import analysis
+
+        return Result(analysis.count_params(model), analysis.count_macs(model, (1, data.in_channels, size, size)),
+                      0.0, 0.0)
+
+    def evaluate(self, spec: Any, split_seed: int) -> Result:
+        """Build, count and (within the budget) train ``spec``; ``SpecError`` says what is wrong with it."""
+        self.measure(spec, split_seed)  # a malformed design is refused before any training
         return evaluate(spec, self.allowed, max_params=self.max_params, max_macs=self.max_macs,
                         split_seed=split_seed, data_options={"difficulty": 0.0}, **dict(self.recipe))
 
@@ -255,8 +268,8 @@ class DesignTask:
 
     def verdict(self, spec: Any, check: str, split_seed: int = 1) -> tuple[bool, str]:
         """The judge's score of one design check: ``"budget"`` or ``"accuracy"`` (on ``split_seed``)."""
-        try:
-            result = self.evaluate(spec, split_seed)
+        try:  # the budget check only counts; the accuracy check trains
+            result = self.measure(spec, split_seed) if check == "budget" else self.evaluate(spec, split_seed)
         except SpecError as err:
             return False, f"DESIGN: {err}"
         except (TypeError, ValueError) as err:

@@ -252,7 +252,7 @@ from autograder.checks.ex02_alexnet_units import TASK  # noqa: E402  (the instru
 
 @functools.lru_cache(maxsize=16)
 def _design_verdict(spec_json: str, check: str) -> tuple[bool, str]:
-    # cached: both design tests (budget, accuracy) and every copy of a design train it once
+    # the budget test only counts; the accuracy test trains each distinct design once (cached)
     return TASK.verdict(json.loads(spec_json), check, split_seed=1)
 
 
