@@ -66,6 +66,27 @@ class Test:
     partial: bool = False
 
 
+def open_ended_compare(verdict: Callable[[Any, str], tuple[bool, str]], name: str
+                       ) -> Callable[[dict, Any, Any], tuple[bool, str]]:
+    """The ``compare`` of an open-ended part whose answer is plain data (a design spec, a recipe):
+    ``verdict(answer, case["check"]) -> (ok, message)`` scores it on the judge's side. The answer
+    goes through JSON (plain data only), and each distinct answer and check is scored once per
+    process: the tests of a part and the copies of one design in a class train it once."""
+
+    @functools.lru_cache(maxsize=32)
+    def cached(answer_json: str, check: str) -> tuple[bool, str]:
+        return verdict(json.loads(answer_json), check)
+
+    def compare(case: dict, got: Any, expected: Any) -> tuple[bool, str]:
+        try:
+            answer_json = json.dumps(got, sort_keys=True)
+        except (TypeError, ValueError) as err:
+            return False, f"{name} is not plain data (lists, dicts, numbers, strings): {err}"
+        return cached(answer_json, case["check"])
+
+    return compare
+
+
 class JudgeError(RuntimeError):
     """A fault of the grading code or the assignment's judge (not of the submission)."""
 

@@ -8,12 +8,10 @@ small AlexNet-style network, given as a spec, that the judge trains and scores o
 """
 from __future__ import annotations
 
-import functools
-import json
 import math
 from typing import Any
 
-from autograder.judge import Part, Test
+from autograder.judge import Part, Test, open_ended_compare
 
 # --- shared -------------------------------------------------------------------------------------
 
@@ -250,18 +248,8 @@ def _pool_compare(case: dict, got: Any, expected: list[dict]) -> tuple[bool, str
 from autograder.checks.ex02_alexnet_units import TASK  # noqa: E402  (the instructor's installed copy, never a submission's)
 
 
-@functools.lru_cache(maxsize=16)
-def _design_verdict(spec_json: str, check: str) -> tuple[bool, str]:
-    # the budget test only counts; the accuracy test trains each distinct design once (cached)
-    return TASK.verdict(json.loads(spec_json), check, split_seed=1)
-
-
-def _design_compare(case: dict, got: Any, expected: None) -> tuple[bool, str]:
-    try:
-        spec_json = json.dumps(got)
-    except (TypeError, ValueError) as err:
-        return False, f"DESIGN is not a list of layers: {err}"
-    return _design_verdict(spec_json, case["check"])
+# the first test only checks, the other trains; each distinct answer once per process (cached)
+_design_compare = open_ended_compare(lambda spec, check: TASK.verdict(spec, check, split_seed=1), "DESIGN")
 
 
 PARTS = {

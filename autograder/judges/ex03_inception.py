@@ -8,11 +8,9 @@ parameter/MAC budget and scores on held-out images.
 """
 from __future__ import annotations
 
-import functools
-import json
 from typing import Any
 
-from autograder.judge import Part, Test
+from autograder.judge import Part, Test, open_ended_compare
 
 
 def _decode(d: Any):
@@ -192,18 +190,8 @@ def _factor_compare(case: dict, got: Any, best: float) -> tuple[bool, str]:
 from autograder.checks.ex03_inception import TASK  # noqa: E402  (the instructor's installed copy, never a submission's)
 
 
-@functools.lru_cache(maxsize=16)
-def _design_verdict(spec_json: str, check: str) -> tuple[bool, str]:
-    # the budget test only counts; the accuracy test trains each distinct design once (cached)
-    return TASK.verdict(json.loads(spec_json), check, split_seed=1)
-
-
-def _design_compare(case: dict, got: Any, expected: None) -> tuple[bool, str]:
-    try:
-        spec_json = json.dumps(got)
-    except (TypeError, ValueError) as err:
-        return False, f"DESIGN is not a list of layers: {err}"
-    return _design_verdict(spec_json, case["check"])
+# the first test only checks, the other trains; each distinct answer once per process (cached)
+_design_compare = open_ended_compare(lambda spec, check: TASK.verdict(spec, check, split_seed=1), "DESIGN")
 
 
 REFERENCE_MODELS = ("cnnlab", "googlenet", "Inception", "InceptionA", "BasicConv2d", "torchvision", "timm")

@@ -11,11 +11,9 @@ parameter/MAC budget and scores on held-out images.
 """
 from __future__ import annotations
 
-import functools
-import json
 from typing import Any
 
-from autograder.judge import Part, Test
+from autograder.judge import Part, Test, open_ended_compare
 
 KINDS = ("basic", "bottleneck")
 EXPANSION = {"basic": 1, "bottleneck": 4}
@@ -212,18 +210,8 @@ def _params_compare(case: dict, got: Any, expected: int) -> tuple[bool, str]:
 from autograder.checks.ex04_residual_blocks import TASK  # noqa: E402  (the instructor's installed copy)
 
 
-@functools.lru_cache(maxsize=16)
-def _design_verdict(spec_json: str, check: str) -> tuple[bool, str]:
-    # the budget test only counts; the accuracy test trains, once per distinct design (cached)
-    return TASK.verdict(json.loads(spec_json), check, split_seed=1)
-
-
-def _design_compare(case: dict, got: Any, expected: None) -> tuple[bool, str]:
-    try:
-        spec_json = json.dumps(got)
-    except (TypeError, ValueError) as err:
-        return False, f"DESIGN is not a list of layers: {err}"
-    return _design_verdict(spec_json, case["check"])
+# the first test only checks, the other trains; each distinct answer once per process (cached)
+_design_compare = open_ended_compare(lambda spec, check: TASK.verdict(spec, check, split_seed=1), "DESIGN")
 
 
 REFERENCE_MODELS = ("cnnlab", "torchvision", "timm", "resnet", "ResNet", "resnet18", "resnet50", "_make_layer")

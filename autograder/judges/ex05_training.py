@@ -9,12 +9,10 @@ and scores on held-out shapes.
 """
 from __future__ import annotations
 
-import functools
-import json
 import math
 from typing import Any
 
-from autograder.judge import Part, Test
+from autograder.judge import Part, Test, open_ended_compare
 
 # --- shared -------------------------------------------------------------------------------------
 
@@ -268,18 +266,8 @@ def _sched_compare(case: dict, got: Any, expected: list[list[float]]) -> tuple[b
 from autograder.checks._recipe import TASK  # noqa: E402  (the instructor's installed copy, never a submission's)
 
 
-@functools.lru_cache(maxsize=16)
-def _recipe_verdict(recipe_json: str, check: str) -> tuple[bool, str]:
-    # cached: both recipe tests (valid, accuracy) and every copy of a recipe train once
-    return TASK.verdict(json.loads(recipe_json), check, split_seed=1)
-
-
-def _recipe_compare(case: dict, got: Any, expected: None) -> tuple[bool, str]:
-    try:
-        recipe_json = json.dumps(got, sort_keys=True)
-    except (TypeError, ValueError) as err:
-        return False, f"RECIPE is not plain data: {err}"
-    return _recipe_verdict(recipe_json, case["check"])
+# the first test only checks, the other trains; each distinct answer once per process (cached)
+_recipe_compare = open_ended_compare(lambda recipe, check: TASK.verdict(recipe, check, split_seed=1), "RECIPE")
 
 
 _SCHEDULERS = ("CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR", "LinearLR", "SequentialLR",
