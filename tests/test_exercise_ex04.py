@@ -9,14 +9,12 @@ import contextlib
 import io
 import re
 
-import nbformat
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 import exercise_harness as H
-from shortcut_submissions import SHORTCUT
 from wrong_submissions import WRONG
 
 A = "ex04_residual_blocks"
@@ -27,42 +25,18 @@ def grade(replace=None, seed=0):
         return H.grade(A, replace, seed)
 
 
-@pytest.mark.parametrize("seed", [0, 7, 2024])
+@pytest.mark.parametrize("seed", [0, 2024])  # seed 7, the student version, the shortcuts: test_exercises.py
 def test_master_full_marks(seed):
     scores, messages = grade(seed=seed)
     assert scores == H.points(H.master(A)), {k: m for k, m in messages.items() if m}
 
 
-def test_student_version_zero():
-    scores, _ = grade(H.student_version(H.master(A)), seed=7)
-    assert scores == {k: 0.0 for k in H.points(H.master(A))}
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_wrong_submission_gets_its_designed_score(seed):
-    scores, messages = grade(WRONG[A]["replace"], seed)
+def test_wrong_submission_fails_where_it_was_designed_to():  # its exact score over seeds: test_exercises.py
+    scores, messages = grade(WRONG[A]["replace"], seed=3)
     assert scores == {k: float(v) for k, v in WRONG[A]["expected"].items()}, messages
     assert 0 < sum(scores.values()) < sum(H.points(H.master(A)).values())
     assert "downsample" in messages["basic_hidden"]  # the stride-1 projection it forgot
     assert "NameError" in messages["params_visible"]  # the crash
-
-
-def test_shortcut_submission_gets_nothing_for_its_shortcuts():
-    scores, messages = grade(SHORTCUT[A]["replace"], seed=3)
-    assert scores == {k: float(v) for k, v in SHORTCUT[A]["expected"].items()}, messages
-    for test_id, score in scores.items():
-        if score == 0:
-            assert "forbidden" in messages[test_id], messages[test_id]
-
-
-def test_notebooks_cite_papers_not_sources():
-    for path in (H.REPO / "solutions" / A / f"{A}.ipynb", H.REPO / "course" / "exercises" / A / f"{A}.ipynb"):
-        nb = nbformat.read(path, as_version=4)
-        text = "\n".join(c.source if c.cell_type == "markdown" else "\n".join(re.findall(r"#.*", c.source))
-                         for c in nb.cells)
-        for word in ("seed", "slide", "extraction", "deck"):
-            assert word not in text.lower(), f"{path.name} says {word!r}"
-        assert "arXiv:1512.03385" in nb.cells[0].source
 
 
 # --- the judge's references ---------------------------------------------------------------------------

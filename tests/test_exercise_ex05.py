@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 
 import exercise_harness as H
-from shortcut_submissions import SHORTCUT
 from wrong_submissions import WRONG
 
 A = "ex05_training"
@@ -38,7 +37,7 @@ def _answers(replace):
     return ns
 
 
-@pytest.mark.parametrize("seed", [7, 8, 9])
+@pytest.mark.parametrize("seed", [8, 9])  # seed 7, the shortcuts: test_exercises.py
 def test_master_full_marks(seed):
     scores, messages = grade(seed=seed)
     assert scores == H.points(H.master(A)), {k: m for k, m in messages.items() if m}
@@ -51,22 +50,13 @@ def test_untouched_student_version_scores_zero_without_a_crash():
     assert "RECIPE must be a dict" in messages["recipe_visible"]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_wrong_submission_gets_its_designed_score(seed):
-    scores, messages = grade(WRONG[A]["replace"], seed)
+def test_wrong_submission_fails_where_it_was_designed_to():  # its exact score over seeds: test_exercises.py
+    scores, messages = grade(WRONG[A]["replace"], seed=3)
     assert scores == {k: float(v) for k, v in WRONG[A]["expected"].items()}, messages
     assert "ε/(K-1)" in messages["label_smoothing_visible"]  # the hint names the mistake
     assert "ZeroDivisionError" in messages["lr_at_hidden"]
     assert "parameter group 1" in messages["scheduler_hidden"]
     assert "required 65%" in messages["recipe_hidden"]
-
-
-def test_shortcut_submission_gets_nothing_for_its_shortcuts():
-    scores, messages = grade(SHORTCUT[A]["replace"], seed=3)
-    assert scores == {k: float(v) for k, v in SHORTCUT[A]["expected"].items()}, messages
-    for test_id, score in scores.items():
-        if score == 0:
-            assert "forbidden" in messages[test_id], messages[test_id]
 
 
 # --- typical mistakes, caught with a message ---------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The judge specs of the exercises (ex01-ex03), checked without the sandbox: the master solutions
+"""The judge specs of the exercises, checked without the sandbox: the master solutions
 score full marks, the untouched student versions zero, the designed wrong submissions exactly their
 designed scores on fresh hidden cases, and "shortcut" submissions (calling the cnnlab references or a
 forbidden built-in) nothing on those parts. Plus the references the judges use against PyTorch, and
@@ -18,7 +18,8 @@ import exercise_harness as H
 from shortcut_submissions import SHORTCUT
 from wrong_submissions import WRONG
 
-EXERCISES = ["ex01_conv_arithmetic", "ex02_alexnet_units", "ex03_inception"]
+EXERCISES = ["ex01_conv_arithmetic", "ex02_alexnet_units", "ex03_inception", "ex04_residual_blocks",
+             "ex05_training"]
 
 
 def grade(assignment, replace=None, seed=0):
