@@ -597,7 +597,7 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
     """A diagram of one multi-branch block traced from a forward pass on zeros of ``input_size``
     ``(N, C, H, W)``: the input, each parallel branch's layers in its own column with their output
     shapes (sibling children ``branch5x5_1, branch5x5_2`` form one branch ``branch5x5``, as in
-    torchvision's Inception v3; a last stage ``_2a, _2b`` is drawn in that column and marked as side by side), the merge (concatenation when the branch channels add up to the merged channels, as in
+    torchvision's Inception v3; a last stage ``_2a, _2b`` forks into columns of its own), the merge (concatenation when the branch channels add up to the merged channels, as in
     Inception; a sum when the shapes are equal) and what follows it.
 
     ``branches`` names the parallel children (default: children named ``branch*``). ``shortcut``
@@ -649,7 +649,23 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
     def boxes_of(group: str, which: Sequence[_Call] = calls) -> list[_Box]:
         return _make_boxes([c for c in which if group_of[c.name] == group], show_params)
 
-    columns = {b: boxes_of(b) for b in branches}
+    columns: dict[str, list[_Box]] = {}
+    forks: dict[str, tuple[int, str]] = {}  # a column that starts below row k of another column's layers
+    for b in branches:
+        outs_b = _branch_outputs(members[b])
+        if len(outs_b) < 2:
+            columns[b] = boxes_of(b)
+            continue
+        # the branch forks at its end (Fig. 7's 1×3 and 3×1 side by side): one column per last layer
+        own = [c for c in calls if group_of[c.name] == b]
+        shared = _make_boxes([c for c in own if c.name.split(".")[0] not in outs_b], show_params)
+        for k, out in enumerate(outs_b):
+            tail = _make_boxes([c for c in own if c.name.split(".")[0] == out], show_params)
+            if k == 0:
+                columns[b] = shared + tail
+            else:
+                columns[out] = tail
+                forks[out] = (len(shared), b)
     idle = [b for b, col in columns.items() if not col]
     if idle:
         raise ValueError(f"draw_block: branches {idle} of {kind_name} did not run on this input")
@@ -670,9 +686,7 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
                 post, post_after = (_make_boxes(post_calls[:add_at], show_params),
                                     _make_boxes(post_calls[add_at:], show_params))
                 added = _shape(post_calls[add_at].inp)
-        # what each branch hands to the merge: its last layer, or its last stage's side-by-side layers
-        outs = [next(b for b in reversed(col) if any(c.name == out or c.name.startswith(out + ".") for c in b.calls)).shape
-                for branch, col in columns.items() for out in _branch_outputs(members[branch])]
+        outs = [col[-1].shape for col in columns.values()]  # what each column hands to the merge
         if merged and all(len(o) == len(merged) and o[1:] == merged[1:] for o in outs) \
                 and sum(o[0] for o in outs) <= merged[0]:
             rest = merged[0] - sum(o[0] for o in outs)  # a branch computed by a function, not a child
@@ -694,9 +708,7 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
         merge_text += " (+ shortcut)"
 
     # layout: input, pre, columns side by side (shortcut last), merge, post, output
-    cols = [(f"{b} (last {len(_branch_outputs(members[b]))} side by side)" if len(_branch_outputs(members.get(b, [b]))) > 1
-             else b, col) for b, col in columns.items()]
-    cols += [(f"shortcut: {shortcut}", short_col)] if shortcut is not None else []
+    cols = list(columns.items()) + ([(f"shortcut: {shortcut}", short_col)] if shortcut is not None else [])
     all_boxes = pre + post + [b for _, col in cols for b in col]
     items = {id(b): _box_lines(b, show_params) for b in all_boxes}
     n_lines = max([len(ls) for _, ls in items.values()] + [2]) + 1
@@ -706,7 +718,7 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
             + [_text_width(merge_lines), _text_width([c for c, _ in cols])] + [1.4])
     step_y = box_h + _GAP_Y
     head = 0.6
-    depth = max(len(col) for _, col in cols) or 1
+    depth = max(forks.get(name, (0,))[0] + len(col) for name, col in cols) or 1
     rows = 1 + len(pre) + 0.35 + depth + 1 + len(post) + 1  # input, pre, column titles, columns, merge, post, output
     if post_after is not None:
         rows += 1 + len(post_after)
@@ -738,13 +750,20 @@ def draw_block(module: nn.Module, input_size: Sequence[int], branches: Sequence[
     split_y = last_bottom
     y_cols = y - 0.35 * step_y
     merge_top = y_cols - depth * step_y
+    x_of = {name: x for (name, _), x in zip(cols, xs)}
     for k, ((cname, col), x) in enumerate(zip(cols, xs)):
         is_short = shortcut is not None and k == len(cols) - 1
-        ax.text(x + 0.04, y_cols + 0.04, cname, ha="left", va="bottom", fontsize=_FONT, style="italic")
-        yc, prev = y_cols, None
+        row, source = forks.get(cname, (0, None))
+        yc, prev = y_cols - row * step_y, None
+        ax.text(x + 0.04, yc + 0.04, cname, ha="left", va="bottom", fontsize=_FONT, style="italic")
         for b in col:
             _draw_box(ax, x, yc, w, box_h, *items[id(b)], _COLOURS["side" if is_short else b.kind], dashed=is_short)
-            start = (x_mid + w / 2, split_y) if prev is None else (x + w / 2, prev)
+            if prev is not None:
+                start = (x + w / 2, prev)
+            elif source is not None:  # a fork: from the last shared layer in the column it splits from
+                start = (x_of[source] + w / 2, y_cols - (row - 1) * step_y - box_h)
+            else:
+                start = (x_mid + w / 2, split_y)
             _arrow(ax, start, (x + w / 2, yc), dashed=is_short)
             prev = yc - box_h
             yc -= step_y

@@ -197,7 +197,9 @@ def test_draw_block_gathers_torchvisions_chained_inception_v3_branches():
     assert "concatenate 192 + 192 + 192 + 192" in drawn and "→ 768×17×17" in drawn
     # Fig. 7: the 1×3 and 3×1 at the end of a branch run side by side and both reach the concatenation
     drawn = " | ".join(texts(viz.draw_block(InceptionE(1280), (1, 1280, 8, 8))))
-    assert "branch3x3 (last 2 side by side)" in drawn
+    # ... so the branch forks: branch3x3_2b gets a column of its own, fed by branch3x3_1
+    fig = viz.draw_block(InceptionE(1280), (1, 1280, 8, 8))
+    positions(fig, ["branch3x3", "branch3x3_1", "Conv 1×3, 384", "branch3x3_2b", "Conv 3×1, 384", "branch3x3dbl"])
     assert "concatenate 320 + 384 + 384 + 384 + 384 + 192" in drawn and "→ 2048×8×8" in drawn
     # the max-pool branch of the grid reduction is F.max_pool2d in forward: no child to draw
     drawn = " | ".join(texts(viz.draw_block(InceptionB(288), (1, 288, 35, 35))))
