@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 KEYS = ("peak_lr", "warmup_steps", "min_lr", "label_smoothing")

@@ -11,7 +11,6 @@ attribute here.
 """
 from __future__ import annotations
 
-import math
 from typing import Callable, Sequence
 
 import torch
