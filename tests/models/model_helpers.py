@@ -72,3 +72,13 @@ def reduced_size(name: str, model: nn.Module, target: int = 32) -> tuple[int, in
     c, h, w = model_info(name).input_size
     low_h, low_w = getattr(model, "min_input_size", (h, w))
     return c, min(h, max(low_h, target)), min(w, max(low_w, target))
+
+
+def timm_filled(name: str, seed: int = 0) -> nn.Module:
+    """timm's ``name`` (``pretrained=False``: nothing is downloaded) with real CPU tensors filled as
+    ``filled`` does."""
+    import timm
+
+    with torch.device("meta"):
+        model = timm.create_model(name, pretrained=False)
+    return fill_(model.to_empty(device="cpu"), seed).eval()
