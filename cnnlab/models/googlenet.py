@@ -75,6 +75,29 @@ def basic_conv(in_channels: int, out_channels: int, kernel_size: int | tuple[int
                        act_layer=act_layer, named=True)
 
 
+def imagenet_to_inception_input(x: torch.Tensor) -> torch.Tensor:
+    """torchvision's ``transform_input`` for Google's GoogLeNet and Inception v3 weights:
+    ``(N, 3, H, W)`` normalised with ImageNet's mean and std -> the same images scaled to [-1, 1]
+    (``(pixel - 0.5) / 0.5``), the input those weights were trained on."""
+    # torchvision's arithmetic to the last bit: x * (std / 0.5) + (mean - 0.5) / 0.5, per channel
+    scale = x.new_tensor([0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5])[:, None, None]
+    shift = x.new_tensor([(0.485 - 0.5) / 0.5, (0.456 - 0.5) / 0.5, (0.406 - 0.5) / 0.5])[:, None, None]
+    return x * scale + shift
+
+
+def init_inception_weights(model: nn.Module, std: float) -> None:
+    """torchvision's initialisation of GoogLeNet and Inception v3: conv and fc weights from
+    N(0, std²) (a layer's own ``stddev`` attribute wins), BN scale 1 and shift 0. torchvision truncates
+    the normal at [-2, 2], 20 or more standard deviations out: a plain normal draw is the same in
+    practice and about ten times faster on a CPU."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.normal_(m.weight, mean=0.0, std=float(getattr(m, "stddev", std)))
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
+
+
 class Inception(nn.Module):
     """Inception module with dimension reductions (the paper's Fig. 2b).
 
@@ -253,28 +276,14 @@ class GoogLeNet(ImageClassifier):
         self.fc = nn.Linear(self.inception5b.out_channels, num_classes)
 
         if init_weights is None or init_weights:  # torchvision's initialisation (None counts as True there too)
-            for m in self.modules():
-                if isinstance(m, (nn.Conv2d, nn.Linear)):
-                    # torchvision draws from N(0, 0.01²) truncated to [-2, 2], i.e. at 200 standard
-                    # deviations: in practice a plain normal draw, which is ~10× faster on a CPU.
-                    nn.init.normal_(m.weight, mean=0.0, std=0.01)
-                elif isinstance(m, nn.BatchNorm2d):
-                    nn.init.constant_(m.weight, 1)
-                    nn.init.constant_(m.bias, 0)
-
-    def _transform_input(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.transform_input:
-            return x
-        x_ch0 = torch.unsqueeze(x[:, 0], 1) * (0.229 / 0.5) + (0.485 - 0.5) / 0.5
-        x_ch1 = torch.unsqueeze(x[:, 1], 1) * (0.224 / 0.5) + (0.456 - 0.5) / 0.5
-        x_ch2 = torch.unsqueeze(x[:, 2], 1) * (0.225 / 0.5) + (0.406 - 0.5) / 0.5
-        return torch.cat((x_ch0, x_ch1, x_ch2), 1)
+            init_inception_weights(self, std=0.01)
 
     def _body(self, x: torch.Tensor, aux: list[torch.Tensor] | None) -> torch.Tensor:
         """Stem and Inception stages; appends the auxiliary logits to ``aux`` when it is a list.
         Shapes below are for a 224×224 input at full width (``googlenet_cifar``: 16/8/4/2 instead
         of 28/14/7)."""
-        x = self._transform_input(x)
+        if self.transform_input:
+            x = imagenet_to_inception_input(x)
         x = self.conv1(x)  # (N, 64, 112, 112)
         x = self.maxpool1(x)  # (N, 64, 56, 56)
         x = self.conv2(x)  # (N, 64, 56, 56)

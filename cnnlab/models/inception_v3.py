@@ -53,7 +53,7 @@ from torch import nn
 from .._utils import size_str
 from ._base import ImageClassifier
 from ._registry import register_model
-from .googlenet import basic_conv
+from .googlenet import basic_conv, imagenet_to_inception_input, init_inception_weights
 
 __all__ = [
     "Inception3", "InceptionOutputs", "InceptionA", "InceptionB", "InceptionC", "InceptionD",
@@ -348,27 +348,13 @@ class Inception3(ImageClassifier):
         self.fc = nn.Linear(self.Mixed_7c.out_channels, num_classes)
 
         if init_weights is None or init_weights:  # torchvision's initialisation (None counts as True there too)
-            for m in self.modules():
-                if isinstance(m, (nn.Conv2d, nn.Linear)):
-                    # torchvision draws from N(0, std²) truncated to [-2, 2], i.e. at >= 20 standard
-                    # deviations: in practice a plain normal draw, which is faster on a CPU.
-                    nn.init.normal_(m.weight, mean=0.0, std=float(getattr(m, "stddev", 0.1)))
-                elif isinstance(m, nn.BatchNorm2d):
-                    nn.init.constant_(m.weight, 1)
-                    nn.init.constant_(m.bias, 0)
-
-    def _transform_input(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.transform_input:
-            return x
-        x_ch0 = torch.unsqueeze(x[:, 0], 1) * (0.229 / 0.5) + (0.485 - 0.5) / 0.5
-        x_ch1 = torch.unsqueeze(x[:, 1], 1) * (0.224 / 0.5) + (0.456 - 0.5) / 0.5
-        x_ch2 = torch.unsqueeze(x[:, 2], 1) * (0.225 / 0.5) + (0.406 - 0.5) / 0.5
-        return torch.cat((x_ch0, x_ch1, x_ch2), 1)
+            init_inception_weights(self, std=0.1)  # the aux head's fc carries its own stddev 0.001
 
     def _body(self, x: torch.Tensor, aux: list[torch.Tensor] | None) -> torch.Tensor:
         """Stem and Inception modules; appends the auxiliary logits to ``aux`` when it is a list.
         Shapes below are for a 299×299 input."""
-        x = self._transform_input(x)
+        if self.transform_input:
+            x = imagenet_to_inception_input(x)
         x = self.Conv2d_1a_3x3(x)  # (N, 32, 149, 149)
         x = self.Conv2d_2a_3x3(x)  # (N, 32, 147, 147)
         x = self.Conv2d_2b_3x3(x)  # (N, 64, 147, 147)
