@@ -80,6 +80,19 @@ def decode_tensor(d: Any, as_numpy: bool = False):
     return t.numpy() if as_numpy else t
 
 
+def answer_tensor(got: Any, text: str, shape: tuple, dtype: Any = None) -> tuple[Any, str]:
+    """A student's encoded output decoded (judge side) as a tensor of ``shape`` (and ``dtype``, if
+    given), or ``(None, message)`` saying what ``text`` returned instead."""
+    try:
+        t = decode_tensor(got)
+    except Exception:  # noqa: BLE001 - anything that is not an encoded tensor
+        return None, f"{text} returned {str(got)[:80]!r}, expected a tensor of shape {tuple(shape)}"
+    if tuple(t.shape) != tuple(shape):
+        return None, f"{text} returned shape {tuple(t.shape)}, expected {tuple(shape)}"
+    if dtype is not None and t.dtype != dtype:
+        return None, f"{text} returned dtype {t.dtype}, expected {dtype}"
+    return t, ""
+
 def check_plain(value: Any, depth: int = 0) -> None:
     """Raise ``CodecError`` unless ``value`` is built from exact JSON types only (no subclasses)."""
     if depth > MAX_DEPTH:

@@ -11,34 +11,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autograder.codec import answer_tensor as _as_tensor, decode_tensor as _decode, encode_tensor as _encode
 from autograder.judge import Part, Test, open_ended_compare
 
 # --- shared -------------------------------------------------------------------------------------
-
-
-def _decode(d: Any):
-    from autograder import codec
-
-    return codec.decode_tensor(d)
-
-
-def _encode(t) -> dict:
-    from autograder import codec
-
-    return codec.encode_tensor(t)
-
-
-def _as_tensor(got: Any, text: str, shape: tuple, dtype) -> tuple[Any, str]:
-    """The student's output as a tensor of the expected shape and dtype, or a message."""
-    try:
-        t = _decode(got)
-    except Exception:  # noqa: BLE001 - anything that is not an encoded tensor
-        return None, f"{text} returned {str(got)[:80]!r}, expected a tensor of shape {tuple(shape)}"
-    if tuple(t.shape) != tuple(shape):
-        return None, f"{text} returned shape {tuple(t.shape)}, expected {tuple(shape)}"
-    if t.dtype != dtype:
-        return None, f"{text} returned dtype {t.dtype}, expected {dtype}"
-    return t, ""
 
 
 def _worst(got, expected) -> str:

@@ -10,19 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from autograder.codec import answer_tensor as _as_tensor, decode_tensor as _decode, encode_tensor as _encode
 from autograder.judge import Part, Test, open_ended_compare
-
-
-def _decode(d: Any):
-    from autograder import codec
-
-    return codec.decode_tensor(d)
-
-
-def _encode(t) -> dict:
-    from autograder import codec
-
-    return codec.encode_tensor(t)
 
 
 def _shape_text(shape) -> str:
@@ -99,12 +88,9 @@ def _inception_compare(case: dict, got: Any, expected: dict) -> tuple[bool, str]
         return False, (f"{text} has {got.get('params')} parameters, expected {expected['params']} (the six "
                        "convolutions with biases, nothing else)")
     out = _decode(expected["output"])
-    try:
-        mine = _decode(got["output"])
-    except Exception:  # noqa: BLE001
-        return False, f"{text} returned {str(got.get('output'))[:80]}, expected a tensor"
-    if tuple(mine.shape) != tuple(out.shape):
-        return False, f"{text} returned shape {tuple(mine.shape)}, expected {tuple(out.shape)}"
+    mine, problem = _as_tensor(got.get("output"), text, out.shape)
+    if mine is None:
+        return False, problem
     if case.get("mode") == "structure":
         return True, ""
     if not torch.allclose(mine, out, rtol=1e-4, atol=1e-5):

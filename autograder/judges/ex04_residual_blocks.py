@@ -13,23 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from autograder.codec import answer_tensor as _as_tensor, decode_tensor as _decode, encode_tensor as _encode
 from autograder.judge import Part, Test, open_ended_compare
 
 KINDS = ("basic", "bottleneck")
 EXPANSION = {"basic": 1, "bottleneck": 4}
 CLASS = {"basic": "BasicBlock", "bottleneck": "Bottleneck"}
-
-
-def _decode(d: Any):
-    from autograder import codec
-
-    return codec.decode_tensor(d)
-
-
-def _encode(t) -> dict:
-    from autograder import codec
-
-    return codec.encode_tensor(t)
 
 
 def reference_block(kind: str, inplanes: int, planes: int, stride: int):
@@ -138,12 +127,9 @@ def _block_compare(case: dict, got: Any, expected: dict) -> tuple[bool, str]:
     if "error" in got:
         return False, f"{what} raised {got['error']}"
     out = _decode(expected["output"])
-    try:
-        mine = _decode(got["output"])
-    except Exception:  # noqa: BLE001
-        return False, f"{what} returned {str(got.get('output'))[:80]}, expected a tensor"
-    if tuple(mine.shape) != tuple(out.shape):
-        return False, f"{what} returned shape {tuple(mine.shape)}, expected {tuple(out.shape)}"
+    mine, problem = _as_tensor(got.get("output"), what, out.shape)
+    if mine is None:
+        return False, problem
     if not _close(mine, out):
         diff = (mine - out).abs()
         return False, (f"{what}: with the grader's weights loaded, the output differs by up to {diff.max().item():.3g} "

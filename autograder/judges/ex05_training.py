@@ -12,21 +12,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autograder.codec import decode_tensor as _decode, encode_tensor as _encode
 from autograder.judge import Part, Test, open_ended_compare
 
 # --- shared -------------------------------------------------------------------------------------
-
-
-def _decode(d: Any):
-    from autograder import codec
-
-    return codec.decode_tensor(d)
-
-
-def _encode(t) -> dict:
-    from autograder import codec
-
-    return codec.encode_tensor(t)
 
 
 def _worst(got, expected) -> str:
