@@ -26,15 +26,7 @@ def grade(replace=None, seed=0):
         return H.grade(A, replace, seed)
 
 
-def _answers(replace):
-    """The namespace of the master's setup and answer cells with ``replace`` swapped in."""
-    ns = {"__name__": "__main__"}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for cell in H.master(A).cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if cell.cell_type == "code" and not meta.get("grade") and "google.colab" not in cell.source:
-                exec(replace.get(meta.get("grade_id"), cell.source), ns)  # noqa: S102 - our own notebook
-    return ns
+
 
 
 @pytest.mark.parametrize("seed", [8, 9])  # seed 7, the shortcuts: test_exercises.py
@@ -75,7 +67,7 @@ def test_an_unstable_softmax_fails_on_large_logits():
     scores, messages = grade({"label_smoothing": NAIVE}, seed=5)
     assert scores["label_smoothing_visible"] == 0 and scores["label_smoothing_hidden"] == 0
     assert "not finite" in messages["label_smoothing_visible"] and "maximum" in messages["label_smoothing_visible"]
-    ns = _answers({"label_smoothing": NAIVE})  # the same formula is right where exp() does not overflow
+    ns = H.answers(A, {"label_smoothing": NAIVE})  # the same formula is right where exp() does not overflow
     logits, target = torch.randn(6, 5, dtype=torch.float64), torch.tensor([0, 1, 2, 3, 4, 0])
     assert torch.allclose(ns["label_smoothing_cross_entropy"](logits, target, 0.2),
                           F.cross_entropy(logits, target, label_smoothing=0.2))
@@ -183,7 +175,7 @@ def test_recipe_verdicts_separate_good_from_bad():
 def test_checks_accept_the_master():
     from autograder.checks import ex05_training as check
 
-    ns = _answers({})
+    ns = H.answers(A, {})
     check.label_smoothing(ns["label_smoothing_cross_entropy"], n_cases=40, seed=3, max_scale=1e4)
     check.lr_at(ns["lr_at"], runs=[(60, 0.1, 60, 0.0), (60, 0.1, 59, 0.0), (1, 0.5, 0, 0.0), (2, 0.3, 1, 0.01)])
     check.scheduler(ns["make_scheduler"], runs=[((0.1, 0.02), 40, 5, 0.001)])
@@ -193,14 +185,14 @@ def test_checks_name_the_failing_case():
     from autograder.checks import ex05_training as check
     from autograder.checks._common import CheckFailed
 
-    wrong = _answers(WRONG[A]["replace"])
+    wrong = H.answers(A, WRONG[A]["replace"])
     with pytest.raises(CheckFailed, match=r"epsilon=.*wrong loss, at index"):
         check.label_smoothing(wrong["label_smoothing_cross_entropy"])
     with pytest.raises(CheckFailed, match=r"lr_at\(step=\d+, total_steps=60.*raised ZeroDivisionError"):
         check.lr_at(wrong["lr_at"], runs=[(60, 0.1, 59, 0.0)])
     with pytest.raises(CheckFailed, match=r"at step \d+ the learning rate of parameter group 1"):
         check.scheduler(wrong["make_scheduler"], runs=[((0.1, 0.02), 40, 5, 0.001)])
-    naive = _answers({"label_smoothing": NAIVE})
+    naive = H.answers(A, {"label_smoothing": NAIVE})
     with pytest.raises(CheckFailed, match="not finite.*maximum"):
         check.label_smoothing(naive["label_smoothing_cross_entropy"])
     with pytest.raises(CheckFailed, match="not implemented yet"):

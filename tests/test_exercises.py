@@ -134,15 +134,7 @@ def test_spec_network_counts_and_rejects():
 
 # --- the student-side checks say what is wrong -----------------------------------------------------
 
-def _answers(assignment, replace):
-    """The namespace of the master's setup and answer cells with ``replace`` swapped in."""
-    ns = {"__name__": "__main__"}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for cell in H.master(assignment).cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if cell.cell_type == "code" and not meta.get("grade") and "google.colab" not in cell.source:
-                exec(replace.get(meta.get("grade_id"), cell.source), ns)  # noqa: S102 - our own notebooks
-    return ns
+
 
 
 def test_checks_name_the_failing_case():
@@ -151,19 +143,19 @@ def test_checks_name_the_failing_case():
     from autograder.checks import ex03_inception as c3
     from autograder.checks._common import CheckFailed
 
-    wrong1 = _answers("ex01_conv_arithmetic", WRONG["ex01_conv_arithmetic"]["replace"])
+    wrong1 = H.answers("ex01_conv_arithmetic", WRONG["ex01_conv_arithmetic"]["replace"])
     with pytest.raises(CheckFailed, match=r"ceil_mode=True\) returned \d+, expected \d+"):
         c1.output_size(wrong1["output_size"], n_cases=200)
     with pytest.raises(CheckFailed, match=r"returned \(\d+, \d+\), expected \(params, macs\)"):
         c1.conv_cost(wrong1["conv_cost"])
-    wrong2 = _answers("ex02_alexnet_units", WRONG["ex02_alexnet_units"]["replace"])
+    wrong2 = H.answers("ex02_alexnet_units", WRONG["ex02_alexnet_units"]["replace"])
     with pytest.raises(CheckFailed, match=r"size=[2468].*wrong gradient, at index"):
         c2.lrn_backward(wrong2["lrn_backward"], sizes=(2, 4, 6, 8))
     with pytest.raises(CheckFailed, match="channelwise=True.*as a whole"):
         c2.dropout_train(wrong2["dropout"])
     with pytest.raises(CheckFailed, match=r"padding=\d.*wrong indices"):
         c2.max_pool2d(wrong2["max_pool2d"])
-    wrong3 = _answers("ex03_inception", WRONG["ex03_inception"]["replace"])
+    wrong3 = H.answers("ex03_inception", WRONG["ex03_inception"]["replace"])
     with pytest.raises(CheckFailed, match="output channel"):
         c3.inception_block(wrong3["InceptionBlock"])
     with pytest.raises(CheckFailed, match="best possible"):
@@ -177,16 +169,16 @@ def test_checks_accept_the_masters():
     from autograder.checks import ex02_alexnet_units as c2
     from autograder.checks import ex03_inception as c3
 
-    ns1 = _answers("ex01_conv_arithmetic", {})
+    ns1 = H.answers("ex01_conv_arithmetic", {})
     c1.output_size(ns1["output_size"], n_cases=100)
     c1.conv_cost(ns1["conv_cost"])
     c1.receptive_field(ns1["receptive_field"])
     c1.design(ns1["DESIGN"], ns1["PREDICTION"])
-    ns2 = _answers("ex02_alexnet_units", {})
+    ns2 = H.answers("ex02_alexnet_units", {})
     c2.lrn_backward(ns2["lrn_backward"], sizes=range(1, 9))
     c2.dropout_eval(ns2["dropout"])
     c2.dropout_train(ns2["dropout"])
     c2.max_pool2d(ns2["max_pool2d"])
-    ns3 = _answers("ex03_inception", {})
+    ns3 = H.answers("ex03_inception", {})
     c3.inception_block(ns3["InceptionBlock"])
     c3.factorize(ns3["factorize"])
